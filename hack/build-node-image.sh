@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds the kind node image (tag from hack/node-image-tag.sh) from its parts:
+# Kubernetes, containerd/runc/crictl, the Debian rootfs, the control-plane images
+# (preloaded into the node's containerd, because kind runs kubeadm init before any
+# import could finish and nothing may be pulled). Skips when the tag exists.
+source "$(dirname "$0")/lib.sh"
+export DOCKER_BUILDKIT=0
+
+tag=$("$ROOT/hack/node-image-tag.sh")
+if docker image inspect "$tag" >/dev/null 2>&1; then
+	log "node image $tag exists"
+	exit 0
+fi
+
+version=$(gomod_version k8s.io/kubernetes)
+"$ROOT/hack/build-kubernetes.sh"
+"$ROOT/hack/build-runtime.sh"
+"$ROOT/hack/build-rootfs.sh"
+"$ROOT/hack/build-control-plane.sh"
+mapfile -t cp_images < "$CACHE/control-plane-$version.images"
+pause=$(printf '%s\n' "${cp_images[@]}" | grep '/pause:')
+
+# The build context: kind's base files from the pinned kind module, our overrides,
+# and the binaries. Hard links where possible, so staging costs nothing.
+ctx=$CACHE/work/node-context
+rm -rf "$ctx" && mkdir -p "$ctx/bin"
+cp -r "$(gomod_dir sigs.k8s.io/kind)/images/base/files" "$ctx/kind-base"
+chmod -R u+w "$ctx/kind-base"
+cp -r "$ROOT/images/kind-node/files" "$ctx/files"
+sed -i "s#@PAUSE_IMAGE@#$pause#" "$ctx/files/etc/containerd/config.toml"
+cp "$ROOT/images/kind-node/Dockerfile" "$ctx/"
+cp -al "$CACHE/kubernetes/$version" "$ctx/bin/kubernetes"
+cp -al "$CACHE/containerd/$(kind_pin CONTAINERD_VERSION)" "$ctx/bin/containerd"
+cp -al "$CACHE/runc/$(kind_pin RUNC_VERSION)" "$ctx/bin/runc"
+cp -al "$CACHE/crictl/$(kind_pin CRICTL_VERSION)" "$ctx/bin/crictl"
+rm -f "$ctx"/bin/*/.complete
+
+stage=$tag-stage
+step "docker build node image (stage)" docker build -q \
+	--build-arg ROOTFS="$(cat "$CACHE/node-rootfs.tag")" --build-arg KUBE_VERSION="$version" \
+	-t "$stage" "$ctx" >/dev/null
+
+preload() {
+	local cid
+	cid=$(docker run -d --privileged --entrypoint sleep "$stage" infinity)
+	trap 'docker rm -f "$cid" >/dev/null 2>&1 || true' RETURN
+	docker exec -d "$cid" sh -c 'containerd >/var/log/containerd-preload.log 2>&1'
+	local i
+	for i in $(seq 1 60); do
+		docker exec "$cid" ctr version >/dev/null 2>&1 && break
+		[ "$i" -lt 60 ] || die "containerd did not start in the node image: $(docker exec "$cid" tail -n 3 /var/log/containerd-preload.log)"
+		sleep 0.5
+	done
+	docker save "${cp_images[@]}" | docker exec -i "$cid" ctr -n k8s.io images import \
+		--label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests - >/dev/null
+	docker exec "$cid" ctr -n k8s.io images ls -q | grep -c 'registry.k8s.io' | grep -qx "${#cp_images[@]}" ||
+		die "preload: containerd lists $(docker exec "$cid" ctr -n k8s.io images ls -q | grep -c registry.k8s.io) of ${#cp_images[@]} control-plane images"
+	docker exec "$cid" sh -c 'pkill -x containerd; for i in $(seq 1 50); do pgrep -x containerd >/dev/null || exit 0; sleep 0.2; done; exit 1'
+	docker commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
+		"$cid" "$tag" >/dev/null
+}
+step "preload control-plane images into the node's containerd" preload
+docker rmi "$stage" >/dev/null
+rm -rf "$ctx"
+log "node image $tag"

@@ -1,0 +1,112 @@
+// Command cluster creates, checks, loads and deletes podsem's kind cluster through
+// kind's Go library (sigs.k8s.io/kind/pkg/cluster).
+//
+//	cluster up   --image NODE_IMAGE [--name podsem] [--kubeconfig PATH] [--handlers DIR]
+//	cluster down [--name podsem] [--kubeconfig PATH]
+//	cluster load [--name podsem] IMAGE...
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+const usage = `usage: cluster up|down|load [flags]
+  up    create the kind cluster if absent, stale or unhealthy; ensure its RuntimeClasses
+  down  delete the kind cluster
+  load  load local docker images into every node (skipped when already present)`
+
+// options are the flags every subcommand shares.
+type options struct {
+	name       string
+	image      string
+	kubeconfig string
+	handlers   string
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fail(2, "%s", usage)
+	}
+	sub := os.Args[1]
+	fs := flag.NewFlagSet(sub, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	var o options
+	fs.StringVar(&o.name, "name", "podsem", "kind cluster name")
+	fs.StringVar(&o.image, "image", "", "node image (up)")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "bin/kubeconfig", "where to write the cluster's kubeconfig")
+	fs.StringVar(&o.handlers, "handlers", "images/kind-node/files/etc/containerd/conf.d",
+		"directory of the node's containerd runtime-handler drop-ins; each NAME.toml gets a RuntimeClass NAME")
+	if err := fs.Parse(os.Args[2:]); err != nil {
+		os.Exit(2)
+	}
+	if err := dockerAnswers(); err != nil {
+		fail(1, "%v", err)
+	}
+	ctx := context.Background()
+	var err error
+	switch sub {
+	case "up":
+		err = up(ctx, o)
+	case "down":
+		err = down(o)
+	case "load":
+		err = load(o, fs.Args())
+	default:
+		fail(2, "unknown subcommand %q\n%s", sub, usage)
+	}
+	if err != nil {
+		fail(1, "%v", err)
+	}
+}
+
+func fail(code int, format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[podsem] error: "+format+"\n", args...)
+	os.Exit(code)
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[podsem] "+format+"\n", args...)
+}
+
+// dockerAnswers fails fast, with the fix, when no Docker engine answers.
+func dockerAnswers() error {
+	if _, err := docker(10*time.Second, "version", "--format", "{{.Server.Version}}"); err != nil {
+		return fmt.Errorf("no Docker engine answers (%v): run `make docker`", err)
+	}
+	return nil
+}
+
+// docker runs the docker CLI with a deadline and returns its trimmed stdout.
+func docker(timeout time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var stderr strings.Builder
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("docker %s: no answer within %s", args[0], timeout)
+	}
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return "", fmt.Errorf("docker %s: %s", args[0], firstLine(msg))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/kind/pkg/cluster"
+	kindcmd "sigs.k8s.io/kind/pkg/cmd"
+)
+
+//go:embed kind-config.yaml
+var kindConfig []byte
+
+const (
+	// healthWait bounds how long an existing cluster may take to prove itself
+	// healthy before it is recreated (a restarted dockerd can bring back broken nodes).
+	healthWait = 20 * time.Second
+	createWait = 3 * time.Minute
+	// stampName is a ConfigMap in kube-system recording what the cluster was made from.
+	stampName = "podsem-cluster"
+)
+
+// stamp identifies the inputs of a cluster: node image and cluster config.
+func stamp(image string) map[string]string {
+	return map[string]string{
+		"node-image":  image,
+		"kind-config": fmt.Sprintf("%x", sha256.Sum256(kindConfig))[:12],
+	}
+}
+
+func up(ctx context.Context, o options) error {
+	if o.image == "" {
+		return errors.New("cluster up needs --image (the node image; `make node-image` builds it)")
+	}
+	if _, err := docker(10*time.Second, "image", "inspect", "--format", "{{.Id}}", o.image); err != nil {
+		return fmt.Errorf("node image %s is not built: run `make node-image`", o.image)
+	}
+	handlers, err := runtimeHandlers(o.handlers)
+	if err != nil {
+		return err
+	}
+	provider := cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(kindcmd.NewLogger()))
+	start := time.Now()
+
+	names, err := provider.List()
+	if err != nil {
+		return fmt.Errorf("listing kind clusters: %w", err)
+	}
+	if slices.Contains(names, o.name) {
+		reason := checkExisting(ctx, provider, o)
+		if reason == "" {
+			if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
+				return err
+			}
+			logf("cluster %s is up to date and healthy (checked in %s)", o.name, time.Since(start).Round(time.Millisecond))
+			printUse(o)
+			return nil
+		}
+		logf("cluster %s: %s; recreating it", o.name, reason)
+		if err := provider.Delete(o.name, ""); err != nil {
+			return fmt.Errorf("deleting cluster %s: %w", o.name, err)
+		}
+	}
+
+	if clash, _ := docker(10*time.Second, "ps", "-a", "--filter", "name=^/"+o.name+"-control-plane$", "--format", "{{.Names}}"); clash != "" {
+		return fmt.Errorf("a container named %s exists but is not part of kind cluster %s: remove it (docker rm -f %s) or choose another name", clash, o.name, clash)
+	}
+	if err := os.MkdirAll(filepath.Dir(o.kubeconfig), 0o755); err != nil {
+		return err
+	}
+	logf("creating kind cluster %s from %s", o.name, o.image)
+	err = provider.Create(o.name,
+		cluster.CreateWithRawConfig(kindConfig),
+		cluster.CreateWithNodeImage(o.image),
+		cluster.CreateWithWaitForReady(createWait),
+		cluster.CreateWithKubeconfigPath(o.kubeconfig),
+		cluster.CreateWithDisplayUsage(false),
+		cluster.CreateWithDisplaySalutation(false),
+	)
+	if err != nil {
+		return fmt.Errorf("creating kind cluster %s: %s (kind export logs --name %s shows why)", o.name, firstLine(err.Error()), o.name)
+	}
+	client, err := clientFor(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	node, err := readyNode(ctx, client, createWait)
+	if err != nil {
+		return err
+	}
+	if err := writeStamp(ctx, client, stamp(o.image)); err != nil {
+		return err
+	}
+	if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
+		return err
+	}
+	logf("cluster %s: node %s Ready, kubelet %s, RuntimeClasses %s (created in %s)", o.name, node.Name,
+		node.Status.NodeInfo.KubeletVersion, strings.Join(handlers, ", "), time.Since(start).Round(time.Second))
+	printUse(o)
+	return nil
+}
+
+// checkExisting says why an existing cluster cannot be kept, or "" when it can.
+func checkExisting(ctx context.Context, provider *cluster.Provider, o options) string {
+	nodes, err := provider.ListNodes(o.name)
+	if err != nil || len(nodes) == 0 {
+		return "it has no nodes"
+	}
+	for _, n := range nodes {
+		img, err := docker(10*time.Second, "inspect", "--format", "{{.Config.Image}} {{.State.Running}}", n.String())
+		if err != nil {
+			return fmt.Sprintf("node %s cannot be inspected", n)
+		}
+		fields := strings.Fields(img)
+		if len(fields) != 2 || fields[0] != o.image {
+			return fmt.Sprintf("node %s runs image %s, not %s", n, fields[0], o.image)
+		}
+		if fields[1] != "true" {
+			return fmt.Sprintf("node %s is not running", n)
+		}
+	}
+	if err := provider.ExportKubeConfig(o.name, o.kubeconfig, false); err != nil {
+		return "its kubeconfig cannot be exported"
+	}
+	client, err := clientFor(o.kubeconfig)
+	if err != nil {
+		return err.Error()
+	}
+	if _, err := readyNode(ctx, client, healthWait); err != nil {
+		return err.Error()
+	}
+	want := stamp(o.image)
+	cm, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, stampName, metav1.GetOptions{})
+	if err != nil {
+		return "it carries no podsem stamp"
+	}
+	for k, v := range want {
+		if cm.Data[k] != v {
+			return fmt.Sprintf("it was made with %s %s, not %s", k, cm.Data[k], v)
+		}
+	}
+	return ""
+}
+
+func clientFor(kubeconfig string) (*kubernetes.Clientset, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("reading kubeconfig %s: %w", kubeconfig, err)
+	}
+	cfg.Timeout = 5 * time.Second
+	return kubernetes.NewForConfig(cfg)
+}
+
+// readyNode waits up to timeout for the API server to answer and a node to be Ready.
+func readyNode(ctx context.Context, client *kubernetes.Clientset, timeout time.Duration) (*corev1.Node, error) {
+	deadline := time.Now().Add(timeout)
+	last := "no answer"
+	for {
+		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			last = "API server: " + firstLine(err.Error())
+		} else {
+			last = "no node is Ready"
+			for i := range nodes.Items {
+				for _, c := range nodes.Items[i].Status.Conditions {
+					if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+						return &nodes.Items[i], nil
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("not healthy within %s (%s)", timeout, last)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func writeStamp(ctx context.Context, client *kubernetes.Clientset, data map[string]string) error {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: stampName, Namespace: metav1.NamespaceSystem}, Data: data}
+	_, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Create(ctx, cm, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Update(ctx, cm, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("recording the cluster stamp: %w", err)
+	}
+	return nil
+}
+
+// runtimeHandlers lists the node's runtime handlers: runc (the main containerd
+// config) and one per drop-in NAME.toml.
+func runtimeHandlers(dir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.toml"))
+	if err != nil {
+		return nil, err
+	}
+	handlers := []string{"runc"}
+	for _, f := range files {
+		handlers = append(handlers, strings.TrimSuffix(filepath.Base(f), ".toml"))
+	}
+	return handlers, nil
+}
+
+// ensureRuntimeClasses creates a RuntimeClass named after each handler.
+func ensureRuntimeClasses(ctx context.Context, kubeconfig string, handlers []string) error {
+	client, err := clientFor(kubeconfig)
+	if err != nil {
+		return err
+	}
+	for _, h := range handlers {
+		rc := &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: h, Labels: map[string]string{"app.kubernetes.io/managed-by": "podsem"}}, Handler: h}
+		_, err := client.NodeV1().RuntimeClasses().Create(ctx, rc, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating RuntimeClass %s: %w", h, err)
+		}
+	}
+	return nil
+}
+
+func printUse(o options) {
+	abs, err := filepath.Abs(o.kubeconfig)
+	if err != nil {
+		abs = o.kubeconfig
+	}
+	fmt.Printf("export KUBECONFIG=%s\n", abs)
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Makes a Docker engine answer: installs Debian's docker.io when dockerd is missing,
+# starts dockerd in the background when it is not running, and waits until it does.
+# On hosts whose capability bounding set lacks CAP_SYS_RESOURCE, dockerd gets a
+# default runtime that drops it (hack/docker/runc-drop-sys-resource), without which
+# kind's privileged node containers cannot start.
+source "$(dirname "$0")/lib.sh"
+
+DOCKERD_LOG=${PODSEM_DOCKERD_LOG:-/var/log/podsem-dockerd.log}
+WRAPPER=/usr/local/libexec/podsem/runc-drop-sys-resource
+HOST_PACKAGES=(docker.io jq)
+
+docker_answers() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+lacks_sys_resource() {
+	local bnd
+	bnd=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
+	(( (0x$bnd >> 24 & 1) == 0 ))
+}
+
+install_packages() {
+	local missing=()
+	command -v dockerd >/dev/null || missing+=(docker.io)
+	command -v jq >/dev/null || missing+=(jq)
+	[ ${#missing[@]} -gt 0 ] || return 0
+	[ "$(id -u)" = 0 ] || die "dockerd is not installed and installing it needs root: run as root, or install ${missing[*]} yourself"
+	log "installing ${missing[*]} from Debian"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/podsem-apt.log 2>&1; then
+		apt-get update -qq >>/tmp/podsem-apt.log 2>&1 || true
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/podsem-apt.log 2>&1 ||
+			die "apt-get cannot install ${missing[*]}: $(grep -E '^E:' /tmp/podsem-apt.log | tail -n 1) (full log: /tmp/podsem-apt.log)"
+	fi
+}
+
+configure_runtime() {
+	lacks_sys_resource || return 0
+	local real
+	real=$(command -v runc) || die "runc not found (docker.io should have installed it)"
+	mkdir -p "$(dirname "$WRAPPER")" /etc/docker
+	sed "s#@REAL_RUNC@#$real#" "$ROOT/hack/docker/runc-drop-sys-resource" > "$WRAPPER.tmp"
+	chmod 0755 "$WRAPPER.tmp" && mv "$WRAPPER.tmp" "$WRAPPER"
+	local conf=/etc/docker/daemon.json current='{}'
+	[ ! -s "$conf" ] || current=$(cat "$conf")
+	jq --arg path "$WRAPPER" '.runtimes["podsem-runc"] = {path: $path} | ."default-runtime" = "podsem-runc"' \
+		<<<"$current" > "$conf.tmp"
+	if ! cmp -s "$conf.tmp" "$conf"; then
+		mv "$conf.tmp" "$conf"
+		log "host lacks CAP_SYS_RESOURCE: dockerd's default runtime is now $WRAPPER"
+	else
+		rm -f "$conf.tmp"
+	fi
+}
+
+start_dockerd() {
+	[ "$(id -u)" = 0 ] || die "dockerd is not running and starting it needs root"
+	if pgrep -x dockerd >/dev/null; then
+		log "dockerd is running but does not answer yet; waiting"
+	else
+		rm -f /var/run/docker.pid
+		log "starting dockerd (log: $DOCKERD_LOG)"
+		setsid nohup /usr/sbin/dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+	fi
+	local deadline=$((SECONDS + 60))
+	until docker_answers; do
+		if ! pgrep -x dockerd >/dev/null; then
+			die "dockerd exited: $(tail -n 3 "$DOCKERD_LOG" | tr '\n' ' ')"
+		fi
+		[ $SECONDS -lt $deadline ] || die "dockerd did not answer within 60s: $(tail -n 3 "$DOCKERD_LOG" | tr '\n' ' ')"
+		sleep 1
+	done
+}
+
+main() {
+	if docker_answers; then
+		log "docker engine $(docker version --format '{{.Server.Version}}') answers"
+		return 0
+	fi
+	install_packages
+	configure_runtime
+	start_dockerd
+	log "docker engine $(docker version --format '{{.Server.Version}}') answers"
+}
+
+step "docker engine" main

@@ -1,0 +1,84 @@
+# Shared by the hack/ scripts: logging with timings, the build cache, versions.
+# Sourced, never run.
+
+set -o errexit -o nounset -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Built binaries live outside the checkout, keyed by version, so a fresh clone on
+# the same machine reuses them. Override with PODSEM_CACHE.
+CACHE=${PODSEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/podsem}
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+
+log() { printf '[podsem] %s\n' "$*" >&2; }
+die() { printf '[podsem] error: %s\n' "$*" >&2; exit 1; }
+
+# step NAME CMD...: runs CMD, printing what it is and how long it took.
+step() {
+	local name=$1; shift
+	local start=$SECONDS
+	log "$name ..."
+	"$@"
+	log "$name: done in $((SECONDS - start))s"
+}
+
+# gomod_version MODULE: the version of MODULE that go.mod pins.
+gomod_version() {
+	(cd "$ROOT" && go list -m -f '{{.Version}}' "$1")
+}
+
+# gomod_dir MODULE: where the pinned MODULE sits in the module cache (downloads it).
+gomod_dir() {
+	(cd "$ROOT" && go mod download -json "$1@$(gomod_version "$1")" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+}
+
+# publish TMP DEST: moves a finished build into place, so an interrupted build
+# never leaves a half-written cache entry.
+publish() {
+	rm -rf "$2.old"
+	[ ! -e "$2" ] || mv "$2" "$2.old"
+	mv "$1" "$2"
+	rm -rf "$2.old"
+}
+
+# staging_replaces KUBE_DIR MINOR_VERSION: a go.mod replace block pinning every
+# staging module of k8s.io/kubernetes to its published v0.x release.
+staging_replaces() {
+	local kdir=$1 ver=$2
+	echo "replace ("
+	sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\1#p' "$kdir/go.mod" |
+		grep -vE '^k8s.io/(sample-cli-plugin|sample-controller)$' |
+		while read -r m; do printf '\t%s => %s %s\n' "$m" "$m" "$ver"; done
+	echo ")"
+}
+
+# kind_pin NAME: a version kind pins for its node image (containerd, runc, crictl).
+kind_pin() {
+	local v
+	v=$(sed -n "s/^ARG $1=\"\(.*\)\"/\1/p" "$(gomod_dir sigs.k8s.io/kind)/images/base/Dockerfile")
+	[ -n "$v" ] || die "cannot find $1 in kind's images/base/Dockerfile"
+	echo "$v"
+}
+
+# go_build_cached NAME VERSION CGO TAGS PKG@VER...: builds Go commands from the module
+# proxy in a scratch module, into $CACHE/NAME/VERSION/ (one binary per package, named
+# after its last path element). Skips when that entry is complete.
+go_build_cached() {
+	local name=$1 version=$2 cgo=$3 tags=$4; shift 4
+	local out=$CACHE/$name/$version
+	if [ -f "$out/.complete" ]; then
+		log "$name $version: cached in $out"
+		return 0
+	fi
+	local mod=$CACHE/work/$name-$version tmp=$out.tmp pkgs=() p
+	rm -rf "$mod" "$tmp" && mkdir -p "$mod" "$tmp"
+	for p in "$@"; do pkgs+=("${p%@*}"); done
+	(
+		cd "$mod"
+		printf 'module podsem.local/build/%s\n\ngo 1.26.0\n' "$name" > go.mod
+		step "resolve $name $version" go get "$@"
+		step "compile $name $version" env CGO_ENABLED="$cgo" go build -trimpath -tags "$tags" \
+			-ldflags "-s -w" -o "$tmp/" "${pkgs[@]}"
+	)
+	touch "$tmp/.complete"
+	publish "$tmp" "$out"
+}
