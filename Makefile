@@ -51,3 +51,12 @@ kind-down: $(BIN)/cluster ## delete the kind cluster
 test: ## go vet and unit tests (no cluster)
 	@$(TIMED) "go vet" go vet ./...
 	@$(TIMED) "unit tests" go test ./...
+
+.PHONY: images
+images: docker $(BIN)/cluster ## the podprobe image (tag = hash of its sources); loaded into the cluster when it is up
+	@hack/build-podprobe-image.sh >/dev/null
+	@if docker inspect $(CLUSTER_NAME)-control-plane >/dev/null 2>&1; then \
+		$(TIMED) "load podprobe into kind cluster $(CLUSTER_NAME)" $(BIN)/cluster load --name $(CLUSTER_NAME) \
+			"$$(cat $(BIN)/podprobe.image)" podsem/podprobe:latest; \
+	fi
+	@echo "podprobe image: $$(cat $(BIN)/podprobe.image)"

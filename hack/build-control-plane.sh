@@ -37,7 +37,7 @@ image_build() {
 			echo "ENTRYPOINT [\"/usr/local/bin/$(basename "$bin")\"]"
 		fi
 	} > "$ctx/Dockerfile"
-	step "image $ref" docker build -q -t "$ref" "$ctx" >/dev/null
+	step "image $ref" quiet docker build -q -t "$ref" "$ctx"
 	rm -rf "$ctx"
 }
 

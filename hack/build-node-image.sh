@@ -36,14 +36,14 @@ cp -al "$CACHE/crictl/$(kind_pin CRICTL_VERSION)" "$ctx/bin/crictl"
 rm -f "$ctx"/bin/*/.complete
 
 stage=$tag-stage
-step "docker build node image (stage)" docker build -q \
+step "docker build node image (stage)" quiet docker build -q \
 	--build-arg ROOTFS="$(cat "$CACHE/node-rootfs.tag")" --build-arg KUBE_VERSION="$version" \
-	-t "$stage" "$ctx" >/dev/null
+	-t "$stage" "$ctx"
 
+cid=""
+trap '[ -z "$cid" ] || docker rm -f "$cid" >/dev/null 2>&1 || true' EXIT
 preload() {
-	local cid
 	cid=$(docker run -d --privileged --entrypoint sleep "$stage" infinity)
-	trap 'docker rm -f "$cid" >/dev/null 2>&1 || true' RETURN
 	docker exec -d "$cid" sh -c 'containerd >/var/log/containerd-preload.log 2>&1'
 	local i
 	for i in $(seq 1 60); do
@@ -52,12 +52,15 @@ preload() {
 		sleep 0.5
 	done
 	docker save "${cp_images[@]}" | docker exec -i "$cid" ctr -n k8s.io images import \
-		--label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests - >/dev/null
-	docker exec "$cid" ctr -n k8s.io images ls -q | grep -c 'registry.k8s.io' | grep -qx "${#cp_images[@]}" ||
-		die "preload: containerd lists $(docker exec "$cid" ctr -n k8s.io images ls -q | grep -c registry.k8s.io) of ${#cp_images[@]} control-plane images"
+		--label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests - >/dev/null 2>&1
+	local n
+	n=$(docker exec "$cid" ctr -n k8s.io images ls -q 2>/dev/null | grep -c 'registry.k8s.io' || true)
+	[ "$n" = "${#cp_images[@]}" ] || die "preload: containerd lists $n of ${#cp_images[@]} control-plane images"
 	docker exec "$cid" sh -c 'pkill -x containerd; for i in $(seq 1 50); do pgrep -x containerd >/dev/null || exit 0; sleep 0.2; done; exit 1'
 	docker commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
 		"$cid" "$tag" >/dev/null
+	docker rm -f "$cid" >/dev/null
+	cid=""
 }
 step "preload control-plane images into the node's containerd" preload
 docker rmi "$stage" >/dev/null

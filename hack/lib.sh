@@ -82,3 +82,13 @@ go_build_cached() {
 	touch "$tmp/.complete"
 	publish "$tmp" "$out"
 }
+
+# quiet CMD...: runs CMD showing its output only when it fails.
+quiet() {
+	local out rc=0
+	out=$("$@" 2>&1) || rc=$?
+	if [ $rc -ne 0 ]; then
+		printf '%s\n' "$out" | tail -n 20 >&2
+		return $rc
+	fi
+}
