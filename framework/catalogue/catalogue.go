@@ -1,0 +1,147 @@
+// Package catalogue is the list of pod semantics podsem proves, by stable ID. Spec
+// texts and labels are derived from it, and the dry run checks that every ID has
+// exactly one spec, so the catalogue, the suite and the reports cannot drift apart.
+package catalogue
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Level says whether a runtime must honour a semantic.
+type Level string
+
+const (
+	// Required semantics fail the run when violated.
+	Required Level = "Required"
+	// Optional semantics are skipped, with the reason, when the runtime or cluster
+	// does not offer them; violated when offered, they fail.
+	Optional Level = "Optional"
+)
+
+// Entry is one semantic. IDs never change meaning once released.
+type Entry struct {
+	ID       string
+	Area     string
+	Level    Level
+	Semantic string
+}
+
+// Text is the spec text: the ID first, then the requirement.
+func (e Entry) Text() string { return fmt.Sprintf("[%s] %s", e.ID, e.Semantic) }
+
+// Labels are the Ginkgo labels of the entry's spec.
+func (e Entry) Labels() []string { return []string{e.Area, string(e.Level), e.ID} }
+
+// Entries is the catalogue, in catalogue order.
+var Entries = []Entry{
+	{"NET-01", "network", Required, "a TCP server in one container is reached by another container of the pod on 127.0.0.1, payload both ways"},
+	{"NET-02", "network", Required, "a UDP server in one container is reached by another container of the pod on 127.0.0.1, payload both ways"},
+	{"NET-03", "network", Required, "every container of the pod has the same interfaces and addresses, and they carry the pod's IPs"},
+	{"NET-04", "network", Required, "the containers of a pod share one port space: binding a port another container holds fails with EADDRINUSE"},
+	{"NET-05", "network", Required, "another pod does not share the network: its 127.0.0.1 does not reach the server, and its IP differs"},
+
+	{"IPC-01", "ipc", Required, "a SysV message queue created by one container is opened by key in another, and messages pass intact both ways"},
+	{"IPC-02", "ipc", Required, "a SysV shared-memory segment written by one container is read by another"},
+	{"IPC-03", "ipc", Required, "a POSIX message queue created by one container is used by another"},
+	{"IPC-04", "ipc", Required, "a file one container writes in /dev/shm is read by another, on the same tmpfs"},
+	{"IPC-05", "ipc", Required, "another pod sees none of the pod's SysV queues, shared-memory segments, POSIX queues or /dev/shm files"},
+
+	{"UTS-01", "uts", Required, "every container reports the same hostname, the pod's name, and the same domainname"},
+	{"UTS-02", "uts", Required, "spec.hostname and spec.subdomain give the same hostname and FQDN in every container"},
+	{"UTS-03", "uts", Required, "setHostnameAsFQDN makes the kernel hostname the FQDN in every container"},
+	{"UTS-04", "uts", Required, "another pod has its own hostname"},
+	{"UTS-05", "uts", Required, "the containers share one UTS namespace: a hostname set by one container is seen by every other"},
+
+	{"FS-01", "filesystem", Required, "root filesystems are isolated: a file one container writes outside volumes is absent in another"},
+	{"FS-02", "filesystem", Required, "an emptyDir is shared at any mount path: writes and later updates by one container are seen by another, both ways"},
+	{"FS-03", "filesystem", Required, "an emptyDir with medium Memory is one tmpfs, shared the same way"},
+	{"FS-04", "filesystem", Required, "a read-only mount of a shared volume rejects writes while the read-write side's writes show through"},
+	{"FS-05", "filesystem", Required, "the kubelet-managed /etc/hosts and /etc/resolv.conf are identical in every container"},
+}
+
+// Lookup returns the entry of id; it panics on an unknown ID, a programming error.
+func Lookup(id string) Entry {
+	for _, e := range Entries {
+		if e.ID == id {
+			return e
+		}
+	}
+	panic(fmt.Sprintf("catalogue: unknown ID %q", id))
+}
+
+// Spec is what the catalogue check needs of a spec in a (dry-run) report.
+type Spec struct {
+	Text   string
+	Labels []string
+}
+
+// Check verifies that every catalogue ID has exactly one spec, whose text starts
+// with the entry's text and which carries the entry's labels, and that no spec
+// claims an ID outside the catalogue. It returns every problem found.
+func Check(specs []Spec) []string {
+	var problems []string
+	seen := map[string]int{}
+	for _, s := range specs {
+		id, ok := idOf(s.Text)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("spec %q carries no catalogue ID", s.Text))
+			continue
+		}
+		var entry *Entry
+		for i := range Entries {
+			if Entries[i].ID == id {
+				entry = &Entries[i]
+			}
+		}
+		if entry == nil {
+			problems = append(problems, fmt.Sprintf("spec %q names %s, which is not in the catalogue", s.Text, id))
+			continue
+		}
+		seen[id]++
+		if !strings.HasSuffix(s.Text, entry.Text()) {
+			problems = append(problems, fmt.Sprintf("%s: spec text %q does not end with %q", id, s.Text, entry.Text()))
+		}
+		for _, l := range entry.Labels() {
+			if !contains(s.Labels, l) {
+				problems = append(problems, fmt.Sprintf("%s: spec lacks label %q (has %v)", id, l, s.Labels))
+			}
+		}
+	}
+	for _, e := range Entries {
+		switch n := seen[e.ID]; {
+		case n == 0:
+			problems = append(problems, fmt.Sprintf("%s has no spec", e.ID))
+		case n > 1:
+			problems = append(problems, fmt.Sprintf("%s has %d specs, want exactly one", e.ID, n))
+		}
+	}
+	sort.Strings(problems)
+	return problems
+}
+
+// idOf finds the "[ID]" that starts the last text element of a spec.
+func idOf(text string) (string, bool) {
+	i := strings.LastIndex(text, "[")
+	for i >= 0 {
+		j := strings.Index(text[i:], "]")
+		if j > 0 {
+			id := text[i+1 : i+j]
+			if strings.Count(id, "-") == 1 && len(id) >= 5 && strings.ToUpper(id) == id {
+				return id, true
+			}
+		}
+		i = strings.LastIndex(text[:i], "[")
+	}
+	return "", false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,57 @@
+// Package config holds the suite's own flags (--podsem.*), registered beside the
+// e2e framework's, and validated once after flag parsing.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+// DefaultImage is the podprobe image a fixture names when none is given; `make
+// images` tags the content-hashed build with it too.
+const DefaultImage = "podsem/podprobe:latest"
+
+// Settings are the values of the --podsem.* flags.
+type Settings struct {
+	// Image is the podprobe image every fixture container runs.
+	Image string
+	// RuntimeClass, when set, is put on every fixture pod.
+	RuntimeClass string
+	// PullPolicy is put on every fixture container.
+	PullPolicy v1.PullPolicy
+	// Preflight runs only the preflight checks, then exits.
+	Preflight bool
+	// Clean deletes every namespace podsem runs left behind, then exits.
+	Clean bool
+}
+
+// Current is what the flags said; read it after AfterReadingAllFlags.
+var Current = Settings{Image: DefaultImage, PullPolicy: v1.PullNever}
+
+var pullPolicy = string(v1.PullNever)
+
+// Register adds the --podsem.* flags to fs.
+func Register(fs *flag.FlagSet) {
+	fs.StringVar(&Current.Image, "podsem.image", Current.Image, "podprobe image for every fixture container")
+	fs.StringVar(&Current.RuntimeClass, "podsem.runtime-class", "", "RuntimeClass for every fixture pod (empty: the cluster's default runtime)")
+	fs.StringVar(&pullPolicy, "podsem.pull-policy", pullPolicy, "imagePullPolicy of fixture containers: Never, IfNotPresent or Always")
+	fs.BoolVar(&Current.Preflight, "podsem.preflight", false, "only check that the cluster can run the suite, then exit")
+	fs.BoolVar(&Current.Clean, "podsem.clean", false, "only delete the namespaces earlier podsem runs left behind, then exit")
+}
+
+// Validate checks the flag values; call it after parsing.
+func Validate() error {
+	switch p := v1.PullPolicy(pullPolicy); p {
+	case v1.PullNever, v1.PullIfNotPresent, v1.PullAlways:
+		Current.PullPolicy = p
+	default:
+		return fmt.Errorf("--podsem.pull-policy=%q: want one of Never, IfNotPresent, Always", pullPolicy)
+	}
+	if strings.TrimSpace(Current.Image) == "" {
+		return fmt.Errorf("--podsem.image is empty")
+	}
+	return nil
+}

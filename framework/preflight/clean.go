@@ -1,0 +1,41 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// frameworkLabel is the label the e2e framework puts on every namespace it makes,
+// valued with the framework's base name (podsem's start with "podsem-").
+const frameworkLabel = "e2e-framework"
+
+// Clean deletes every namespace a podsem run made (framework label with a podsem-
+// base name) except those of run keep (the e2e-run label), and returns their names.
+// It does not wait for them to be gone.
+func Clean(ctx context.Context, client kubernetes.Interface, prefix, keep string) ([]string, error) {
+	list, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: frameworkLabel})
+	if err != nil {
+		return nil, fmt.Errorf("listing namespaces: %s", reason(err))
+	}
+	var deleted []string
+	for _, ns := range list.Items {
+		if !strings.HasPrefix(ns.Labels[frameworkLabel], prefix) || !strings.HasPrefix(ns.Name, prefix) {
+			continue
+		}
+		if keep != "" && ns.Labels["e2e-run"] == keep {
+			continue
+		}
+		if ns.DeletionTimestamp != nil {
+			continue
+		}
+		if err := client.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil {
+			return deleted, fmt.Errorf("deleting namespace %s: %s", ns.Name, reason(err))
+		}
+		deleted = append(deleted, ns.Name)
+	}
+	return deleted, nil
+}

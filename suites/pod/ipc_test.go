@@ -1,0 +1,108 @@
+package pod
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
+	v1 "k8s.io/api/core/v1"
+	admissionapi "k8s.io/pod-security-admission/api"
+
+	"github.com/podsem/podsem/framework/probe"
+	"github.com/podsem/podsem/framework/pods"
+	"github.com/podsem/podsem/framework/spec"
+)
+
+var _ = ginkgo.Describe("ipc", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
+	f := spec.SharedFramework("ipc", admissionapi.LevelBaseline)
+	var pair, other *v1.Pod
+
+	ginkgo.BeforeAll(func(ctx context.Context) {
+		started := pods.Start(ctx, f, pods.Load("pair"), pods.Load("single"))
+		pair, other = started[0], started[1]
+	})
+
+	// ipc runs podprobe in pair's container and expects success.
+	ipc := func(ctx context.Context, container string, args ...string) probe.IPC {
+		ginkgo.GinkgoHelper()
+		var out probe.IPC
+		probe.Into(ctx, f, pair, container, &out, args...)
+		return out
+	}
+
+	spec.It("IPC-01", func(ctx context.Context) {
+		key := strconv.FormatInt(spec.IPCKey(), 10)
+		ipc(ctx, "a", "sysv-msg", "create", key)
+		ginkgo.DeferCleanup(probe.Run, f, pair, "a", "sysv-msg", "remove", key)
+
+		there, back := spec.Token("ipc01-a-to-b"), spec.Token("ipc01-b-to-a")
+		ipc(ctx, "a", "sysv-msg", "send", key, there)
+		gomega.Expect(ipc(ctx, "b", "sysv-msg", "recv", key).Received).To(gomega.Equal(there),
+			"container b receives, from the queue container a created by key %s, what a sent", key)
+		ipc(ctx, "b", "sysv-msg", "send", key, back)
+		gomega.Expect(ipc(ctx, "a", "sysv-msg", "recv", key).Received).To(gomega.Equal(back), "and the other way")
+	})
+
+	spec.It("IPC-02", func(ctx context.Context) {
+		key := strconv.FormatInt(spec.IPCKey(), 10)
+		payload := spec.Token("ipc02")
+		ipc(ctx, "a", "sysv-shm", "write", key, payload)
+		ginkgo.DeferCleanup(probe.Run, f, pair, "a", "sysv-shm", "remove", key)
+		gomega.Expect(ipc(ctx, "b", "sysv-shm", "read", key).Read).To(gomega.Equal(payload),
+			"container b reads the segment container a wrote under key %s", key)
+	})
+
+	spec.It("IPC-03", func(ctx context.Context) {
+		name := spec.Token("ipc03")
+		ipc(ctx, "a", "posix-mq", "create", name)
+		ginkgo.DeferCleanup(probe.Run, f, pair, "a", "posix-mq", "remove", name)
+		payload := spec.Token("ipc03-msg")
+		ipc(ctx, "a", "posix-mq", "send", name, payload)
+		gomega.Expect(ipc(ctx, "b", "posix-mq", "recv", name).Received).To(gomega.Equal(payload),
+			"container b receives from POSIX queue /%s what container a sent", name)
+	})
+
+	spec.It("IPC-04", func(ctx context.Context) {
+		path := "/dev/shm/" + spec.Token("ipc04")
+		payload := spec.Token("ipc04-data")
+		var wrote, read probe.File
+		probe.Into(ctx, f, pair, "a", &wrote, "file", "write", path, payload)
+		probe.Into(ctx, f, pair, "b", &read, "file", "read", path)
+		gomega.Expect(read.Content).To(gomega.Equal(payload), "container b reads %s as container a wrote it", path)
+		for _, c := range []string{"a", "b"} {
+			var fs probe.FSType
+			probe.Into(ctx, f, pair, c, &fs, "fs-type", "/dev/shm")
+			gomega.Expect(fs.Type).To(gomega.Equal("tmpfs"), "/dev/shm in container %s is POSIX shared memory (tmpfs)", c)
+			probe.Run(ctx, f, pair, c, "file", "stat", path) // evidence: the same inode in both
+		}
+	})
+
+	spec.It("IPC-05", func(ctx context.Context) {
+		msgKey := strconv.FormatInt(spec.IPCKey(), 10)
+		shmKey := strconv.FormatInt(spec.IPCKey(), 10)
+		mq := spec.Token("ipc05")
+		shmFile := "/dev/shm/" + spec.Token("ipc05")
+		ipc(ctx, "a", "sysv-msg", "create", msgKey)
+		ginkgo.DeferCleanup(probe.Run, f, pair, "a", "sysv-msg", "remove", msgKey)
+		ipc(ctx, "a", "sysv-shm", "write", shmKey, "ipc05")
+		ginkgo.DeferCleanup(probe.Run, f, pair, "a", "sysv-shm", "remove", shmKey)
+		ipc(ctx, "a", "posix-mq", "create", mq)
+		ginkgo.DeferCleanup(probe.Run, f, pair, "a", "posix-mq", "remove", mq)
+		probe.Into(ctx, f, pair, "a", &probe.File{}, "file", "write", shmFile, "ipc05")
+
+		// Positive control: within the pod, the objects are there.
+		gomega.Expect(ipc(ctx, "b", "sysv-shm", "read", shmKey).Read).To(gomega.Equal("ipc05"))
+
+		for _, look := range [][]string{
+			{"sysv-msg", "send", msgKey, "intruder"},
+			{"sysv-shm", "read", shmKey},
+			{"posix-mq", "send", mq, "intruder"},
+			{"file", "read", shmFile},
+		} {
+			r := probe.Run(ctx, f, other, "main", look...)
+			gomega.Expect(r.OK()).To(gomega.BeFalse(), "another pod must not reach pod %s's IPC object: %s", pair.Name, r.Describe())
+			gomega.Expect(r.Errno).To(gomega.Equal("ENOENT"), "the object does not exist in another pod: %s", r.Describe())
+		}
+	})
+})

@@ -1,0 +1,123 @@
+package pod
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
+	v1 "k8s.io/api/core/v1"
+	admissionapi "k8s.io/pod-security-admission/api"
+
+	"github.com/podsem/podsem/framework/pods"
+	"github.com/podsem/podsem/framework/probe"
+	"github.com/podsem/podsem/framework/spec"
+)
+
+const (
+	// net-pair serves TCP on tcpPort in container a and UDP on udpPort in container b.
+	tcpPort = "8080"
+	udpPort = "8081"
+	// freePort is bound by nobody in the fixtures.
+	freePort = "8090"
+)
+
+var _ = ginkgo.Describe("network", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
+	f := spec.SharedFramework("net", admissionapi.LevelBaseline)
+	var pair, other *v1.Pod
+
+	ginkgo.BeforeAll(func(ctx context.Context) {
+		started := pods.Start(ctx, f, pods.Load("net-pair"), pods.Load("single"))
+		pair, other = started[0], started[1]
+	})
+
+	spec.It("NET-01", func(ctx context.Context) {
+		var server probe.NS
+		probe.Into(ctx, f, pair, "a", &server, "ns")
+		var d probe.Dial
+		r := probe.Run(ctx, f, pair, "b", "dial", "tcp", "127.0.0.1:"+tcpPort, "--payload", spec.Token("net01"))
+		r.Decode(&d)
+		gomega.Expect(d.Result).To(gomega.Equal("ok"), "container b dialling 127.0.0.1:%s (TCP, served by container a): %s", tcpPort, r.Describe())
+		gomega.Expect(d.Echo).To(gomega.Equal(d.Sent), "the payload came back intact")
+		gomega.Expect(d.Server.NetNS).To(gomega.Equal(server.Namespaces["net"]), "the answer came from the server in container a's network namespace")
+	})
+
+	spec.It("NET-02", func(ctx context.Context) {
+		var server probe.NS
+		probe.Into(ctx, f, pair, "b", &server, "ns")
+		var d probe.Dial
+		r := probe.Run(ctx, f, pair, "a", "dial", "udp", "127.0.0.1:"+udpPort, "--payload", spec.Token("net02"))
+		r.Decode(&d)
+		gomega.Expect(d.Result).To(gomega.Equal("ok"), "container a sending to 127.0.0.1:%s (UDP, served by container b): %s", udpPort, r.Describe())
+		gomega.Expect(d.Echo).To(gomega.Equal(d.Sent), "the datagram came back intact")
+		gomega.Expect(d.Server.NetNS).To(gomega.Equal(server.Namespaces["net"]), "the answer came from the server in container b's network namespace")
+	})
+
+	spec.It("NET-03", func(ctx context.Context) {
+		var a, b probe.Addrs
+		probe.Into(ctx, f, pair, "a", &a, "addrs")
+		probe.Into(ctx, f, pair, "b", &b, "addrs")
+		gomega.Expect(interfaceSet(b)).To(gomega.Equal(interfaceSet(a)), "containers a and b see the same interfaces and addresses")
+		gomega.Expect(pods.IPs(pair)).NotTo(gomega.BeEmpty(), "the pod has an IP")
+		addrs := addressesOf(a)
+		for _, ip := range pods.IPs(pair) {
+			gomega.Expect(addrs).To(gomega.ContainElement(ip), "pod IP %s is an address inside the containers", ip)
+		}
+	})
+
+	spec.It("NET-04", func(ctx context.Context) {
+		var held probe.Bind
+		r := probe.Run(ctx, f, pair, "b", "bind", "tcp", tcpPort)
+		r.Decode(&held)
+		gomega.Expect(held.Bound).To(gomega.BeFalse(), "container b must not bind TCP %s, which container a holds: %s", tcpPort, r.Describe())
+		gomega.Expect(held.Errno).To(gomega.Equal("EADDRINUSE"), r.Describe())
+		// The same call on a port nobody holds succeeds: the failure above is the
+		// shared port space, not a container unable to bind at all.
+		var free probe.Bind
+		probe.Into(ctx, f, pair, "b", &free, "bind", "tcp", freePort)
+		gomega.Expect(free.Bound).To(gomega.BeTrue())
+	})
+
+	spec.It("NET-05", func(ctx context.Context) {
+		var d probe.Dial
+		r := probe.Run(ctx, f, other, "main", "dial", "tcp", "127.0.0.1:"+tcpPort, "--payload", spec.Token("net05"))
+		r.Decode(&d)
+		gomega.Expect(d.Result).To(gomega.Equal("refused"), "another pod's 127.0.0.1:%s must not reach the server of pod %s: %s", tcpPort, pair.Name, r.Describe())
+		// Positive control: the same dial from inside the pod does reach it.
+		var in probe.Dial
+		probe.Into(ctx, f, pair, "b", &in, "dial", "tcp", "127.0.0.1:"+tcpPort)
+		gomega.Expect(in.Result).To(gomega.Equal("ok"))
+		var mine, theirs probe.NS
+		probe.Into(ctx, f, pair, "a", &mine, "ns")
+		probe.Into(ctx, f, other, "main", &theirs, "ns")
+		gomega.Expect(theirs.Namespaces["net"]).NotTo(gomega.Equal(mine.Namespaces["net"]), "the other pod has its own network namespace")
+		for _, ip := range pods.IPs(other) {
+			gomega.Expect(pods.IPs(pair)).NotTo(gomega.ContainElement(ip), "the other pod has its own IP")
+		}
+	})
+})
+
+// interfaceSet is every interface as "name addr,addr" (sorted), for comparison.
+func interfaceSet(a probe.Addrs) []string {
+	var out []string
+	for _, i := range a.Interfaces {
+		addrs := slices.Clone(i.Addrs)
+		slices.Sort(addrs)
+		out = append(out, i.Name+" "+i.MAC+" "+strings.Join(addrs, ","))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// addressesOf lists the IPs of every interface, without prefix lengths.
+func addressesOf(a probe.Addrs) []string {
+	var out []string
+	for _, i := range a.Interfaces {
+		for _, cidr := range i.Addrs {
+			ip, _, _ := strings.Cut(cidr, "/")
+			out = append(out, ip)
+		}
+	}
+	return out
+}

@@ -1,0 +1,95 @@
+// Package pod is podsem's one test binary: every pod-semantics spec, one file per
+// area, selected with Ginkgo labels (area, Required/Optional, ID).
+package pod
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
+	e2eframework "k8s.io/kubernetes/test/e2e/framework"
+
+	"github.com/podsem/podsem/framework/catalogue"
+	"github.com/podsem/podsem/framework/config"
+	"github.com/podsem/podsem/framework/preflight"
+	"github.com/podsem/podsem/framework/spec"
+)
+
+func TestMain(m *testing.M) {
+	e2eframework.RegisterCommonFlags(flag.CommandLine)
+	e2eframework.RegisterClusterFlags(flag.CommandLine)
+	config.Register(flag.CommandLine)
+	flag.Parse()
+	if err := config.Validate(); err != nil {
+		exit(2, err.Error())
+	}
+	e2eframework.AfterReadingAllFlags(&e2eframework.TestContext)
+
+	switch {
+	case config.Current.Preflight:
+		summary, err := preflight.Run(context.Background(), e2eframework.TestContext.KubeConfig, config.Current)
+		if err != nil {
+			exit(3, "preflight: "+err.Error())
+		}
+		fmt.Fprintln(os.Stderr, "[podsem] preflight ok: "+summary)
+		os.Exit(0)
+	case config.Current.Clean:
+		client, _, err := preflight.Client(e2eframework.TestContext.KubeConfig)
+		if err != nil {
+			exit(3, "clean: "+err.Error())
+		}
+		deleted, err := preflight.Clean(context.Background(), client, spec.NamespacePrefix, "")
+		if err != nil {
+			exit(3, "clean: "+err.Error())
+		}
+		fmt.Fprintf(os.Stderr, "[podsem] clean: deleted %d namespace(s) left by earlier runs %s\n", len(deleted), strings.Join(deleted, " "))
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func exit(code int, msg string) {
+	fmt.Fprintln(os.Stderr, "[podsem] error: "+msg)
+	os.Exit(code)
+}
+
+func TestPod(t *testing.T) {
+	gomega.RegisterFailHandler(e2eframework.Fail)
+	suiteConfig, reporterConfig := e2eframework.CreateGinkgoConfig()
+	ginkgo.RunSpecs(t, "podsem pod semantics", suiteConfig, reporterConfig)
+}
+
+// The same preflight `make e2e` runs first, for runs started with ginkgo directly:
+// one clear failure instead of every spec timing out.
+var _ = ginkgo.SynchronizedBeforeSuite(func(ctx context.Context) {
+	summary, err := preflight.Run(ctx, e2eframework.TestContext.KubeConfig, config.Current)
+	if err != nil {
+		ginkgo.AbortSuite("preflight: " + err.Error())
+	}
+	ginkgo.AddReportEntry("preflight", summary, ginkgo.ReportEntryVisibilityFailureOrVerbose)
+}, func() {})
+
+// In a full dry run (`make test`), every catalogue ID must have exactly one spec
+// with the catalogue's text and labels.
+var _ = ginkgo.ReportAfterSuite("catalogue check", func(r ginkgo.Report) {
+	if !r.SuiteConfig.DryRun || len(r.SuiteConfig.FocusStrings) > 0 || len(r.SuiteConfig.SkipStrings) > 0 || r.SuiteConfig.LabelFilter != "" {
+		return
+	}
+	var specs []catalogue.Spec
+	for _, s := range r.SpecReports {
+		if s.LeafNodeType != types.NodeTypeIt {
+			continue
+		}
+		specs = append(specs, catalogue.Spec{Text: s.FullText(), Labels: s.Labels()})
+	}
+	if problems := catalogue.Check(specs); len(problems) > 0 {
+		ginkgo.Fail("the suite does not match the catalogue:\n  " + strings.Join(problems, "\n  "))
+	}
+	fmt.Fprintf(os.Stderr, "[podsem] catalogue check: %d specs, one per catalogue ID, labels as catalogued\n", len(specs))
+})

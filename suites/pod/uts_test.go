@@ -1,0 +1,102 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
+	v1 "k8s.io/api/core/v1"
+	e2eframework "k8s.io/kubernetes/test/e2e/framework"
+	admissionapi "k8s.io/pod-security-admission/api"
+
+	"github.com/podsem/podsem/framework/pods"
+	"github.com/podsem/podsem/framework/probe"
+	"github.com/podsem/podsem/framework/spec"
+)
+
+var _ = ginkgo.Describe("uts", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
+	f := spec.SharedFramework("uts", admissionapi.LevelBaseline)
+	var pair, other, named, fqdn *v1.Pod
+
+	ginkgo.BeforeAll(func(ctx context.Context) {
+		started := pods.Start(ctx, f, pods.Load("pair"), pods.Load("single"), pods.Load("uts-named"), pods.Load("uts-fqdn"))
+		pair, other, named, fqdn = started[0], started[1], started[2], started[3]
+	})
+
+	spec.It("UTS-01", func(ctx context.Context) {
+		a, b := hostnames(ctx, f, pair)
+		gomega.Expect(a.Hostname).To(gomega.Equal(pair.Name), "container a's hostname is the pod's name")
+		gomega.Expect(b.Hostname).To(gomega.Equal(a.Hostname), "container b reports the same hostname as a")
+		gomega.Expect(b.Domainname).To(gomega.Equal(a.Domainname), "and the same domainname")
+	})
+
+	spec.It("UTS-02", func(ctx context.Context) {
+		a, b := hostnames(ctx, f, named)
+		gomega.Expect(a.Hostname).To(gomega.Equal(named.Spec.Hostname), "spec.hostname is container a's hostname")
+		gomega.Expect(b.Hostname).To(gomega.Equal(a.Hostname), "and container b's")
+		want := fmt.Sprintf("%s.%s.%s.svc.", named.Spec.Hostname, named.Spec.Subdomain, named.Namespace)
+		fa, fb := hostsFQDN(ctx, f, named, "a"), hostsFQDN(ctx, f, named, "b")
+		gomega.Expect(fa).To(gomega.HavePrefix(want), "container a's /etc/hosts gives the pod IP the FQDN %s<cluster domain>", want)
+		gomega.Expect(fb).To(gomega.Equal(fa), "container b's FQDN is a's")
+	})
+
+	spec.It("UTS-03", func(ctx context.Context) {
+		a, b := hostnames(ctx, f, fqdn)
+		want := fmt.Sprintf("%s.%s.%s.svc.", fqdn.Spec.Hostname, fqdn.Spec.Subdomain, fqdn.Namespace)
+		gomega.Expect(a.Hostname).To(gomega.HavePrefix(want), "with setHostnameAsFQDN, container a's kernel hostname is the FQDN")
+		gomega.Expect(a.Hostname).To(gomega.Equal(hostsFQDN(ctx, f, fqdn, "a")), "the FQDN /etc/hosts gives the pod IP")
+		gomega.Expect(b.Hostname).To(gomega.Equal(a.Hostname), "container b's hostname is the same FQDN")
+	})
+
+	spec.It("UTS-04", func(ctx context.Context) {
+		var mine, theirs probe.Hostname
+		probe.Into(ctx, f, pair, "a", &mine, "hostname", "get")
+		probe.Into(ctx, f, other, "main", &theirs, "hostname", "get")
+		gomega.Expect(theirs.Hostname).To(gomega.Equal(other.Name), "the other pod's hostname is its own name")
+		gomega.Expect(theirs.Hostname).NotTo(gomega.Equal(mine.Hostname), "and not pod %s's", pair.Name)
+	})
+})
+
+var _ = ginkgo.Describe("uts: hostname change", ginkgo.Ordered, func() {
+	// Container a gets CAP_SYS_ADMIN to call sethostname: privileged level.
+	f := spec.SharedFramework("uts-set", admissionapi.LevelPrivileged)
+
+	spec.It("UTS-05", func(ctx context.Context) {
+		pod := pods.Start(ctx, f, pods.Load("uts-setter"))[0]
+		before, _ := hostnames(ctx, f, pod)
+		gomega.Expect(before.Hostname).To(gomega.Equal(pod.Name))
+		name := spec.Token("uts05")
+		var set probe.Hostname
+		probe.Into(ctx, f, pod, "a", &set, "hostname", "set", name)
+		var seen probe.Hostname
+		probe.Into(ctx, f, pod, "b", &seen, "hostname", "get")
+		gomega.Expect(seen.Hostname).To(gomega.Equal(name), "container b sees the hostname container a set: one UTS namespace")
+	})
+})
+
+// hostnames asks containers a and b of pod for their hostname.
+func hostnames(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) (a, b probe.Hostname) {
+	ginkgo.GinkgoHelper()
+	probe.Into(ctx, f, pod, "a", &a, "hostname", "get")
+	probe.Into(ctx, f, pod, "b", &b, "hostname", "get")
+	return a, b
+}
+
+// hostsFQDN reads container's /etc/hosts and returns the first name it gives the
+// pod's IP, which the kubelet writes as the FQDN when a subdomain is set.
+func hostsFQDN(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container string) string {
+	ginkgo.GinkgoHelper()
+	var hosts probe.File
+	probe.Into(ctx, f, pod, container, &hosts, "file", "read", "/etc/hosts")
+	ips := pods.IPs(pod)
+	for _, line := range strings.Split(hosts.Content, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 2 && len(ips) > 0 && fields[0] == ips[0] {
+			return fields[1]
+		}
+	}
+	e2eframework.Failf("container %s's /etc/hosts has no entry for pod IP %v:\n%s", container, ips, hosts.Content)
+	return ""
+}
