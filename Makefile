@@ -47,10 +47,29 @@ kind-down: $(BIN)/cluster ## delete the kind cluster
 
 ## --- tests ---
 
+SUITE_SOURCES = $(call GO_SOURCES,suites framework fixtures)
+
+$(BIN)/pod.test: $(SUITE_SOURCES)
+	@$(TIMED) "compile the suite (bin/pod.test)" go test -c -o $@ ./suites/pod
+
 .PHONY: test
-test: ## go vet and unit tests (no cluster)
+test: $(BIN)/pod.test ## go vet, unit tests, and a dry run of the suite against the catalogue (no cluster)
 	@$(TIMED) "go vet" go vet ./...
-	@$(TIMED) "unit tests" go test ./...
+	@$(TIMED) "unit tests" go test $$(go list ./... | grep -v /suites/)
+	@$(TIMED) "suite dry run" bash -c 'out=$$($(BIN)/pod.test --ginkgo.dry-run --ginkgo.no-color 2>&1) || \
+		{ printf "%s\n" "$$out" | tail -n 40; exit 1; }; printf "%s\n" "$$out" | grep -E "^Ran [0-9]+ of"'
+	@$(TIMED) "catalogue check" $(BIN)/pod.test --provider=skeleton --podsem.check-catalogue 2>&1 | grep -v -E "in-cluster config|provider flag"
+
+# With KUBECONFIG set, e2e runs against that cluster and never touches kind.
+E2E_CLUSTER := $(if $(KUBECONFIG),,kind-up images)
+
+.PHONY: e2e
+e2e: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo ## the suite on the kind cluster (or $$KUBECONFIG's); reports in _artifacts/
+	@hack/e2e.sh
+
+.PHONY: e2e-clean
+e2e-clean: $(BIN)/pod.test ## delete the namespaces an interrupted run left behind
+	@$(BIN)/pod.test --kubeconfig=$${KUBECONFIG:-$(KIND_KUBECONFIG)} --provider=skeleton --podsem.clean 2>&1 | grep -v 'provider flag'
 
 .PHONY: images
 images: docker $(BIN)/cluster ## the podprobe image (tag = hash of its sources); loaded into the cluster when it is up

@@ -24,6 +24,8 @@ type Settings struct {
 	PullPolicy v1.PullPolicy
 	// Preflight runs only the preflight checks, then exits.
 	Preflight bool
+	// CheckCatalogue checks the spec tree against the catalogue, then exits.
+	CheckCatalogue bool
 	// Clean deletes every namespace podsem runs left behind, then exits.
 	Clean bool
 }
@@ -39,6 +41,7 @@ func Register(fs *flag.FlagSet) {
 	fs.StringVar(&Current.RuntimeClass, "podsem.runtime-class", "", "RuntimeClass for every fixture pod (empty: the cluster's default runtime)")
 	fs.StringVar(&pullPolicy, "podsem.pull-policy", pullPolicy, "imagePullPolicy of fixture containers: Never, IfNotPresent or Always")
 	fs.BoolVar(&Current.Preflight, "podsem.preflight", false, "only check that the cluster can run the suite, then exit")
+	fs.BoolVar(&Current.CheckCatalogue, "podsem.check-catalogue", false, "only check that every catalogue ID has exactly one spec with its labels, then exit")
 	fs.BoolVar(&Current.Clean, "podsem.clean", false, "only delete the namespaces earlier podsem runs left behind, then exit")
 }
 

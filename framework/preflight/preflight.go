@@ -73,18 +73,15 @@ func Run(ctx context.Context, kubeconfig string, s config.Settings) (string, err
 		}
 	}
 
-	// The kubelet reports a node's images in its status every few seconds: an image
-	// loaded just now may take a moment to show.
+	// A node just created keeps its not-ready taint for a moment, and the kubelet
+	// reports a node's images in its status every few seconds: wait, within budget.
 	for {
 		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return "", fmt.Errorf("listing nodes: %s", reason(err))
 		}
 		schedulable := Schedulable(nodes.Items)
-		if len(schedulable) == 0 {
-			return "", fmt.Errorf("no schedulable node: of %d nodes none is Ready, untainted for NoSchedule and not cordoned", len(nodes.Items))
-		}
-		if s.PullPolicy != v1.PullNever || anyHasImage(schedulable, s.Image) {
+		if len(schedulable) > 0 && (s.PullPolicy != v1.PullNever || anyHasImage(schedulable, s.Image)) {
 			rc := s.RuntimeClass
 			if rc == "" {
 				rc = "(default)"
@@ -94,6 +91,9 @@ func Run(ctx context.Context, kubeconfig string, s config.Settings) (string, err
 		}
 		select {
 		case <-ctx.Done():
+			if len(schedulable) == 0 {
+				return "", fmt.Errorf("no schedulable node: of %d node(s) none is Ready, free of NoSchedule taints and not cordoned", len(nodes.Items))
+			}
 			return "", fmt.Errorf("image %s is on no schedulable node and pull policy is Never: run `make images` (kind) or load/push it and pass --podsem.pull-policy=IfNotPresent", s.Image)
 		case <-time.After(time.Second):
 		}

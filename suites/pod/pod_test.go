@@ -39,6 +39,8 @@ func TestMain(m *testing.M) {
 		}
 		fmt.Fprintln(os.Stderr, "[podsem] preflight ok: "+summary)
 		os.Exit(0)
+	case config.Current.CheckCatalogue:
+		checkCatalogue()
 	case config.Current.Clean:
 		client, _, err := preflight.Client(e2eframework.TestContext.KubeConfig)
 		if err != nil {
@@ -52,6 +54,23 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// checkCatalogue expands the spec tree without running anything and checks that
+// every catalogue ID has exactly one spec with the catalogue's text and labels.
+func checkCatalogue() {
+	report := ginkgo.PreviewSpecs("podsem catalogue check")
+	var specs []catalogue.Spec
+	for _, s := range report.SpecReports {
+		if s.LeafNodeType == types.NodeTypeIt {
+			specs = append(specs, catalogue.Spec{Text: s.FullText(), Labels: s.Labels()})
+		}
+	}
+	if problems := catalogue.Check(specs); len(problems) > 0 {
+		exit(1, "the suite does not match the catalogue:\n  "+strings.Join(problems, "\n  "))
+	}
+	fmt.Fprintf(os.Stderr, "[podsem] catalogue check: %d specs, one per catalogue ID, text and labels as catalogued\n", len(specs))
+	os.Exit(0)
 }
 
 func exit(code int, msg string) {
@@ -74,22 +93,3 @@ var _ = ginkgo.SynchronizedBeforeSuite(func(ctx context.Context) {
 	}
 	ginkgo.AddReportEntry("preflight", summary, ginkgo.ReportEntryVisibilityFailureOrVerbose)
 }, func() {})
-
-// In a full dry run (`make test`), every catalogue ID must have exactly one spec
-// with the catalogue's text and labels.
-var _ = ginkgo.ReportAfterSuite("catalogue check", func(r ginkgo.Report) {
-	if !r.SuiteConfig.DryRun || len(r.SuiteConfig.FocusStrings) > 0 || len(r.SuiteConfig.SkipStrings) > 0 || r.SuiteConfig.LabelFilter != "" {
-		return
-	}
-	var specs []catalogue.Spec
-	for _, s := range r.SpecReports {
-		if s.LeafNodeType != types.NodeTypeIt {
-			continue
-		}
-		specs = append(specs, catalogue.Spec{Text: s.FullText(), Labels: s.Labels()})
-	}
-	if problems := catalogue.Check(specs); len(problems) > 0 {
-		ginkgo.Fail("the suite does not match the catalogue:\n  " + strings.Join(problems, "\n  "))
-	}
-	fmt.Fprintf(os.Stderr, "[podsem] catalogue check: %d specs, one per catalogue ID, labels as catalogued\n", len(specs))
-})
