@@ -9,8 +9,8 @@ import (
 	v1 "k8s.io/api/core/v1"
 	admissionapi "k8s.io/pod-security-admission/api"
 
-	"github.com/podsem/podsem/framework/probe"
 	"github.com/podsem/podsem/framework/pods"
+	"github.com/podsem/podsem/framework/probe"
 	"github.com/podsem/podsem/framework/spec"
 )
 
