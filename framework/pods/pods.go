@@ -20,7 +20,7 @@ import (
 )
 
 // ReadyTimeout bounds how long a fixture pod may take to become Ready.
-const ReadyTimeout = 2 * time.Minute
+const ReadyTimeout = time.Minute
 
 const pollInterval = 250 * time.Millisecond
 

@@ -73,8 +73,8 @@ func Run(ctx context.Context, kubeconfig string, s config.Settings) (string, err
 		}
 	}
 
-	// A node just created keeps its not-ready taint for a moment, and the kubelet
-	// reports a node's images in its status every few seconds: wait, within budget.
+	// A node just created keeps its not-ready taint for a moment: wait, within budget.
+	start := time.Now()
 	for {
 		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -82,22 +82,35 @@ func Run(ctx context.Context, kubeconfig string, s config.Settings) (string, err
 		}
 		schedulable := Schedulable(nodes.Items)
 		if len(schedulable) > 0 && (s.PullPolicy != v1.PullNever || anyHasImage(schedulable, s.Image)) {
-			rc := s.RuntimeClass
-			if rc == "" {
-				rc = "(default)"
-			}
 			return fmt.Sprintf("cluster %s (Kubernetes %s), %d schedulable node(s), RuntimeClass %s, image %s",
-				host(cfg), version.GitVersion, len(schedulable), rc, s.Image), nil
+				host(cfg), version.GitVersion, len(schedulable), runtimeClassName(s), s.Image), nil
+		}
+		if len(schedulable) > 0 && time.Since(start) > statusGrace {
+			// Node status lists images with a delay of up to a minute; a pod that
+			// uses the image is the authority.
+			if err := imageRuns(ctx, client, s); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("cluster %s (Kubernetes %s), %d schedulable node(s), RuntimeClass %s, image %s (checked with a pod)",
+				host(cfg), version.GitVersion, len(schedulable), runtimeClassName(s), s.Image), nil
 		}
 		select {
 		case <-ctx.Done():
-			if len(schedulable) == 0 {
-				return "", fmt.Errorf("no schedulable node: of %d node(s) none is Ready, free of NoSchedule taints and not cordoned", len(nodes.Items))
-			}
-			return "", fmt.Errorf("image %s is on no schedulable node and pull policy is Never: run `make images` (kind) or load/push it and pass --podsem.pull-policy=IfNotPresent", s.Image)
+			return "", fmt.Errorf("no schedulable node: of %d node(s) none is Ready, free of NoSchedule taints and not cordoned", len(nodes.Items))
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// statusGrace is how long the image may be missing from node status before a pod
+// is asked instead.
+const statusGrace = 2 * time.Second
+
+func runtimeClassName(s config.Settings) string {
+	if s.RuntimeClass == "" {
+		return "(default)"
+	}
+	return s.RuntimeClass
 }
 
 // Schedulable returns the nodes a fixture pod can land on.

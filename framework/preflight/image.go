@@ -1,0 +1,70 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/podsem/podsem/framework/config"
+)
+
+// imageCheckTimeout bounds the image check pod, within the preflight budget.
+const imageCheckTimeout = 15 * time.Second
+
+// imageRuns starts one podprobe container with the suite's image, pull policy and
+// RuntimeClass, in a namespace of its own, and reports why it does not run:
+// the image is not on the node (ErrImageNeverPull), or the runtime refuses it.
+func imageRuns(ctx context.Context, client kubernetes.Interface, s config.Settings) error {
+	ns, err := client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		GenerateName: "podsem-preflight-",
+		Labels:       map[string]string{frameworkLabel: "podsem-preflight"},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("creating the image check namespace: %s", reason(err))
+	}
+	defer func() {
+		_ = client.CoreV1().Namespaces().Delete(context.WithoutCancel(ctx), ns.Name, metav1.DeleteOptions{})
+	}()
+	grace := int64(0)
+	pod := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "image-check"},
+		Spec: v1.PodSpec{
+			TerminationGracePeriodSeconds: &grace,
+			Containers: []v1.Container{{
+				Name: "podprobe", Image: s.Image, ImagePullPolicy: s.PullPolicy, Args: []string{"sleep"},
+			}},
+		},
+	}
+	if s.RuntimeClass != "" {
+		pod.Spec.RuntimeClassName = &s.RuntimeClass
+	}
+	if _, err := client.CoreV1().Pods(ns.Name).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating the image check pod: %s", reason(err))
+	}
+	deadline := time.Now().Add(imageCheckTimeout)
+	last := "not scheduled"
+	for time.Now().Before(deadline) {
+		p, err := client.CoreV1().Pods(ns.Name).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err == nil && len(p.Status.ContainerStatuses) > 0 {
+			st := p.Status.ContainerStatuses[0].State
+			switch {
+			case st.Running != nil:
+				return nil
+			case st.Waiting != nil && (st.Waiting.Reason == "ErrImageNeverPull" || st.Waiting.Reason == "ErrImagePull" || st.Waiting.Reason == "ImagePullBackOff"):
+				return fmt.Errorf("image %s is not on the node (%s) and pull policy is %s: run `make images` (kind), or load/push it and pass --podsem.pull-policy=IfNotPresent", s.Image, st.Waiting.Reason, s.PullPolicy)
+			case st.Waiting != nil && st.Waiting.Reason != "" && st.Waiting.Reason != "ContainerCreating":
+				last = st.Waiting.Reason + ": " + firstLine(st.Waiting.Message)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("image check pod not running: %s", last)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("a pod with image %s and RuntimeClass %s is not running within %s: %s", s.Image, runtimeClassName(s), imageCheckTimeout, last)
+}
