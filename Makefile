@@ -79,3 +79,10 @@ images: docker $(BIN)/cluster ## the podprobe image (tag = hash of its sources);
 			"$$(cat $(BIN)/podprobe.image)" podsem/podprobe:latest; \
 	fi
 	@echo "podprobe image: $$(cat $(BIN)/podprobe.image)"
+
+$(BIN)/faults: $(call GO_SOURCES,hack/faults images/faults framework/catalogue)
+	@$(TIMED) "build bin/faults" go build -o $@ ./hack/faults
+
+.PHONY: e2e-faults
+e2e-faults: kind-up images $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/faults ## the suite under runc and every fault handler; _artifacts/faults.md
+	@$(BIN)/faults --artifacts _artifacts $(if $(FAULTS),--only $(FAULTS))

@@ -34,6 +34,8 @@ cp -al "$CACHE/containerd/$(kind_pin CONTAINERD_VERSION)" "$ctx/bin/containerd"
 cp -al "$CACHE/runc/$(kind_pin RUNC_VERSION)" "$ctx/bin/runc"
 cp -al "$CACHE/crictl/$(kind_pin CRICTL_VERSION)" "$ctx/bin/crictl"
 rm -f "$ctx"/bin/*/.complete
+step "compile the fault injector (images/faults)" env CGO_ENABLED=0 go -C "$ROOT" build -trimpath -ldflags "-s -w" \
+	-o "$ctx/bin/faults/podsem-fault" ./images/faults/cmd/podsem-fault
 
 stage=$tag-stage
 step "docker build node image (stage)" quiet docker build -q \

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/podsem/podsem/framework/catalogue"
+	"github.com/podsem/podsem/images/faults"
+)
+
+const (
+	caught     = "caught"
+	missed     = "MISSED"
+	unexpected = "UNEXPECTED"
+)
+
+// row is one fault's line in the matrix.
+type row struct {
+	fault      faults.Fault
+	failed     []string
+	missed     []string // declared must-fail IDs that did not fail
+	unexpected []string // failed IDs the fault does not declare
+	collateral []string // declared may-fail IDs that failed
+	verdict    string
+}
+
+// judge compares what failed under a fault with what it declares.
+func judge(f faults.Fault, res result) row {
+	r := row{fault: f, failed: res.ids(types.SpecStateFailed)}
+	for _, id := range f.MustFail {
+		if res.state[id] != types.SpecStateFailed {
+			r.missed = append(r.missed, fmt.Sprintf("%s (%s)", id, stateOf(res, id)))
+		}
+	}
+	for _, id := range r.failed {
+		switch {
+		case slices.Contains(f.MustFail, id):
+		case f.MayFail[id] != "":
+			r.collateral = append(r.collateral, id)
+		default:
+			r.unexpected = append(r.unexpected, id)
+		}
+	}
+	// Specs that neither passed, failed nor were skipped (timed out, panicked,
+	// interrupted) are not results a fault may produce.
+	for _, e := range catalogue.Entries {
+		switch st := res.state[e.ID]; st {
+		case types.SpecStatePassed, types.SpecStateFailed, types.SpecStateSkipped, types.SpecStateInvalid:
+		default:
+			r.unexpected = append(r.unexpected, fmt.Sprintf("%s (%s)", e.ID, st))
+		}
+	}
+	switch {
+	case len(r.missed) > 0:
+		r.verdict = missed + ": " + strings.Join(r.missed, ", ")
+	case len(r.unexpected) > 0:
+		r.verdict = unexpected + ": " + strings.Join(r.unexpected, ", ")
+	default:
+		r.verdict = caught
+	}
+	return r
+}
+
+func stateOf(res result, id string) string {
+	if st, ok := res.state[id]; ok {
+		return st.String()
+	}
+	return "not run"
+}
+
+// render writes faults.md. Coverage (the uncovered list) is only meaningful
+// when every fault ran.
+func render(base result, rows []row, allFaults bool, took time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# podsem fault matrix\n\n")
+	fmt.Fprintf(&b, "Each fault handler breaks one pod semantic on purpose; the suite must fail exactly the IDs it declares.\n")
+	fmt.Fprintf(&b, "Baseline `%s`: %s. Whole matrix: %s.\n\n", base.runtimeClass, base.summary(), took.Round(time.Second))
+	fmt.Fprintf(&b, "| fault | breaks | must fail | failed | verdict |\n|---|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.fault.Handler(), r.fault.Breaks,
+			list(r.fault.MustFail), list(r.failed), r.verdict)
+	}
+	var notes []string
+	for _, r := range rows {
+		for _, id := range r.collateral {
+			notes = append(notes, fmt.Sprintf("- %s also failed %s: %s", r.fault.Handler(), id, r.fault.MayFail[id]))
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(&b, "\n## Declared collateral failures\n\n%s\n", strings.Join(notes, "\n"))
+	}
+	if allFaults {
+		covered := map[string]bool{}
+		for _, r := range rows {
+			for _, id := range r.failed {
+				covered[id] = true
+			}
+		}
+		var uncovered []string
+		for _, e := range catalogue.Entries {
+			if !covered[e.ID] {
+				uncovered = append(uncovered, e.ID)
+			}
+		}
+		sort.Strings(uncovered)
+		fmt.Fprintf(&b, "\n## Uncovered\n\n")
+		if len(uncovered) == 0 {
+			fmt.Fprintf(&b, "None: every catalogue ID failed under at least one fault.\n")
+		} else {
+			fmt.Fprintf(&b, "No fault failed: %s.\n", strings.Join(uncovered, ", "))
+		}
+	}
+	return b.String()
+}
+
+func list(ids []string) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, ", ")
+}

@@ -1,0 +1,324 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// The annotations containerd's CRI plugin puts on every container it creates.
+const (
+	annotationType         = "io.kubernetes.cri.container-type"
+	annotationName         = "io.kubernetes.cri.container-name"
+	annotationSandboxID    = "io.kubernetes.cri.sandbox-id"
+	annotationPodName      = "io.kubernetes.cri.sandbox-name"
+	annotationPodNamespace = "io.kubernetes.cri.sandbox-namespace"
+	typeSandbox            = "sandbox"
+)
+
+// StateDir keeps what a fault must remember across container creations (the
+// pod's shared rootfs, private copies of volumes).
+var StateDir = "/run/podsem-fault"
+
+// Container is a container about to be created: its OCI spec and bundle.
+type Container struct {
+	Spec   *specs.Spec
+	Bundle string
+	// Self is the path of the fault binary, for mounting it into containers.
+	Self string
+	// PodInitContainers lists the init container names of a pod; the node's
+	// implementation asks the API server.
+	PodInitContainers func(namespace, name string) ([]string, error)
+}
+
+// IsSandbox reports whether this is the pod's sandbox (pause) container.
+func (c *Container) IsSandbox() bool { return c.annotation(annotationType) == typeSandbox }
+
+// Name is the container's name in the pod.
+func (c *Container) Name() string { return c.annotation(annotationName) }
+
+func (c *Container) annotation(k string) string {
+	if c.Spec.Annotations == nil {
+		return ""
+	}
+	return c.Spec.Annotations[k]
+}
+
+func (c *Container) namespace(t specs.LinuxNamespaceType) (*specs.LinuxNamespace, bool) {
+	if c.Spec.Linux == nil {
+		return nil, false
+	}
+	for i := range c.Spec.Linux.Namespaces {
+		if c.Spec.Linux.Namespaces[i].Type == t {
+			return &c.Spec.Linux.Namespaces[i], true
+		}
+	}
+	return nil, false
+}
+
+// JoinsNamespace reports whether the container joins an existing namespace of
+// type t (the sandbox's), rather than getting a new one or the host's.
+func (c *Container) JoinsNamespace(t specs.LinuxNamespaceType) bool {
+	ns, ok := c.namespace(t)
+	return ok && ns.Path != ""
+}
+
+// HostNamespace reports whether the container stays in the host's namespace of type t.
+func (c *Container) HostNamespace(t specs.LinuxNamespaceType) bool {
+	_, ok := c.namespace(t)
+	return !ok
+}
+
+// NewNamespace gives the container a namespace of type t of its own.
+func (c *Container) NewNamespace(t specs.LinuxNamespaceType) {
+	if ns, ok := c.namespace(t); ok {
+		ns.Path = ""
+		return
+	}
+	c.Spec.Linux.Namespaces = append(c.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: t})
+}
+
+// HostNamespaceInstead drops the container's namespace of type t, leaving it in
+// the node's.
+func (c *Container) HostNamespaceInstead(t specs.LinuxNamespaceType) {
+	kept := c.Spec.Linux.Namespaces[:0]
+	for _, ns := range c.Spec.Linux.Namespaces {
+		if ns.Type != t {
+			kept = append(kept, ns)
+		}
+	}
+	c.Spec.Linux.Namespaces = kept
+}
+
+// PrivateEtcHosts mounts a file of the fault's own over /etc/hosts, as a runtime
+// that writes its own hosts file per container would.
+func (c *Container) PrivateEtcHosts() error {
+	for i := range c.Spec.Mounts {
+		m := &c.Spec.Mounts[i]
+		if m.Destination != "/etc/hosts" {
+			continue
+		}
+		dir := filepath.Join(StateDir, "hosts", c.annotation(annotationSandboxID), c.Name())
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		file := filepath.Join(dir, "hosts")
+		content := "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t" + c.Name() + "\n"
+		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+			return err
+		}
+		m.Source = file
+	}
+	return nil
+}
+
+// sandboxPIDPattern finds the sandbox's PID in the /proc/PID/ns/... paths
+// containerd gives app containers for the namespaces they join.
+var sandboxPIDPattern = regexp.MustCompile(`^/proc/(\d+)/ns/`)
+
+// JoinSandboxNamespace puts the container into the sandbox's namespace of type t.
+func (c *Container) JoinSandboxNamespace(t specs.LinuxNamespaceType) error {
+	for _, other := range []specs.LinuxNamespaceType{specs.IPCNamespace, specs.UTSNamespace} {
+		ns, ok := c.namespace(other)
+		if !ok {
+			continue
+		}
+		if m := sandboxPIDPattern.FindStringSubmatch(ns.Path); m != nil {
+			path := fmt.Sprintf("/proc/%s/ns/%s", m[1], nsFile(t))
+			if existing, ok := c.namespace(t); ok {
+				existing.Path = path
+			} else {
+				c.Spec.Linux.Namespaces = append(c.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: t, Path: path})
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot find the sandbox's PID in the container's namespace paths")
+}
+
+func nsFile(t specs.LinuxNamespaceType) string {
+	switch t {
+	case specs.NetworkNamespace:
+		return "net"
+	case specs.MountNamespace:
+		return "mnt"
+	}
+	return string(t)
+}
+
+// LoopbackUp brings up lo in a new network namespace, as a runtime that meant to
+// give the container networking would; without it nothing listens even locally.
+func (c *Container) LoopbackUp() {
+	if c.Spec.Hooks == nil {
+		c.Spec.Hooks = &specs.Hooks{}
+	}
+	c.Spec.Hooks.CreateRuntime = append(c.Spec.Hooks.CreateRuntime, specs.Hook{
+		Path: c.Self,
+		Args: []string{"podsem-fault", "loopback-up"},
+	})
+}
+
+// PrivateTmpfs replaces the mount at dest with a fresh tmpfs.
+func (c *Container) PrivateTmpfs(dest string) {
+	for i := range c.Spec.Mounts {
+		if c.Spec.Mounts[i].Destination == dest {
+			c.Spec.Mounts[i] = specs.Mount{
+				Destination: dest, Type: "tmpfs", Source: "shm",
+				Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"},
+			}
+		}
+	}
+}
+
+// DropLimits removes the container's own memory and CPU limits.
+func (c *Container) DropLimits() {
+	if c.Spec.Linux == nil || c.Spec.Linux.Resources == nil {
+		return
+	}
+	r := c.Spec.Linux.Resources
+	if r.Memory != nil {
+		r.Memory.Limit = nil
+		r.Memory.Swap = nil
+	}
+	if r.CPU != nil {
+		r.CPU.Quota = nil
+		r.CPU.Period = nil
+		r.CPU.Shares = nil
+	}
+	if r.Unified != nil {
+		delete(r.Unified, "memory.max")
+		delete(r.Unified, "cpu.max")
+		delete(r.Unified, "cpu.weight")
+	}
+}
+
+// RunAsNoReapInit makes the sandbox's process the fault binary acting as an init
+// that never waits for children, mounted over /pause so it looks the same.
+func (c *Container) RunAsNoReapInit() {
+	if c.Spec.Process == nil || len(c.Spec.Process.Args) == 0 {
+		return
+	}
+	target := c.Spec.Process.Args[0]
+	c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{
+		Destination: target, Type: "bind", Source: c.Self, Options: []string{"rbind", "ro"},
+	})
+	c.Spec.Process.Env = append(c.Spec.Process.Env, RoleEnv+"="+RoleNoReap)
+}
+
+// RoleEnv selects what the fault binary does when it is not a runtime wrapper.
+const (
+	RoleEnv    = "PODSEM_FAULT_ROLE"
+	RoleNoReap = "no-reap-init"
+)
+
+// ShareRootfsWithinPod makes every container of the pod after the first use the
+// first one's root filesystem.
+func (c *Container) ShareRootfsWithinPod() error {
+	sandbox := c.annotation(annotationSandboxID)
+	if sandbox == "" || c.Spec.Root == nil {
+		return nil
+	}
+	own := c.Spec.Root.Path
+	if !filepath.IsAbs(own) {
+		own = filepath.Join(c.Bundle, own)
+	}
+	record := filepath.Join(StateDir, "rootfs", sandbox)
+	if err := os.MkdirAll(filepath.Dir(record), 0o700); err != nil {
+		return err
+	}
+	first, err := os.ReadFile(record)
+	if err == nil {
+		if _, statErr := os.Stat(string(first)); statErr == nil {
+			c.Spec.Root.Path = string(first)
+			return nil
+		}
+	}
+	return os.WriteFile(record, []byte(own), 0o600)
+}
+
+// CopyEmptyDirs gives the container a private copy of each emptyDir volume.
+func (c *Container) CopyEmptyDirs() error {
+	for i := range c.Spec.Mounts {
+		m := &c.Spec.Mounts[i]
+		if !strings.Contains(m.Source, "/volumes/kubernetes.io~empty-dir/") {
+			continue
+		}
+		dst := filepath.Join(StateDir, "copies", c.annotation(annotationSandboxID), c.Name(), filepath.Base(m.Source))
+		if err := os.RemoveAll(dst); err != nil {
+			return err
+		}
+		if err := copyTree(m.Source, dst); err != nil {
+			return fmt.Errorf("copying %s: %w", m.Source, err)
+		}
+		m.Source = dst
+	}
+	return nil
+}
+
+// IsInitContainer asks the pod's spec whether this container is an init container.
+func (c *Container) IsInitContainer() (bool, error) {
+	if c.PodInitContainers == nil {
+		return false, fmt.Errorf("no way to read the pod's init containers")
+	}
+	names, err := c.PodInitContainers(c.annotation(annotationPodNamespace), c.annotation(annotationPodName))
+	if err != nil {
+		return false, err
+	}
+	for _, n := range names {
+		if n == c.Name() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// KubectlInitContainers reads a pod's init container names with the node's kubectl
+// and the kubelet's credentials (the node authorizer lets it read its own pods).
+func KubectlInitContainers(namespace, name string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "kubectl", "--kubeconfig=/etc/kubernetes/kubelet.conf",
+		"get", "pod", "-n", namespace, name, "-o", "jsonpath={.spec.initContainers[*].name}").Output()
+	if err != nil {
+		return nil, fmt.Errorf("reading pod %s/%s: %w", namespace, name, err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
+func copyTree(src, dst string) error {
+	return filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, info.Mode().Perm())
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+}

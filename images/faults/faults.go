@@ -1,0 +1,300 @@
+// Package faults defines podsem's fault-injecting runtime handlers: each breaks one
+// pod semantic the way a buggy runtime or shim would, by editing a container's OCI
+// spec before runc runs it. The sandbox (pause) container stays correct unless the
+// fault is about it, so the pod starts and runs; only the semantic breaks.
+//
+// Each fault declares the catalogue IDs it must fail, and the IDs it may also fail
+// with the reason; `make e2e-faults` runs the suite under each and checks both.
+package faults
+
+import (
+	"fmt"
+	"sort"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Fault is one runtime handler, registered in the kind node's containerd as
+// "fault-<Name>" with a RuntimeClass of the same name.
+type Fault struct {
+	Name string
+	// Breaks says what the fault does, as a runtime vendor would read it.
+	Breaks string
+	// MustFail are the catalogue IDs whose specs must fail under the fault.
+	MustFail []string
+	// MayFail are further IDs the fault may fail, each with the reason.
+	MayFail map[string]string
+	// Apply edits the container's spec; it is called for every create.
+	Apply func(*Container) error
+}
+
+// Handler is the containerd runtime handler and RuntimeClass name.
+func (f Fault) Handler() string { return "fault-" + f.Name }
+
+// All lists every fault, by name.
+var All = []Fault{
+	{
+		Name:     "net-private",
+		Breaks:   "app containers get a network namespace of their own (loopback up, no pod interface) instead of joining the sandbox's",
+		MustFail: []string{"NET-01", "NET-02", "NET-03", "NET-04"},
+		MayFail: map[string]string{
+			"NET-05": "its positive control, the same dial from inside the pod, fails too",
+			"SBX-01": "each container start gets a new network namespace, so it does not survive a restart",
+			"SBX-03": "init containers are containers too: they get their own network namespace",
+			"SBX-04": "a native sidecar gets its own network namespace",
+		},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() || !c.JoinsNamespace("network") {
+				return nil
+			}
+			c.NewNamespace("network")
+			c.LoopbackUp()
+			return nil
+		},
+	},
+	{
+		Name:     "ipc-private",
+		Breaks:   "app containers get an IPC namespace of their own, with a private /dev/shm",
+		MustFail: []string{"IPC-01", "IPC-02", "IPC-03", "IPC-04"},
+		MayFail: map[string]string{
+			"IPC-05": "its positive control, reading the objects from the pod's other container, fails too",
+			"SBX-02": "IPC objects live in the restarted container's private namespace and die with it",
+			"SBX-03": "init containers get their own IPC namespace",
+			"SBX-04": "a native sidecar gets its own IPC namespace",
+		},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() || !c.JoinsNamespace("ipc") {
+				return nil
+			}
+			c.NewNamespace("ipc")
+			c.PrivateTmpfs("/dev/shm")
+			return nil
+		},
+	},
+	{
+		Name:     "uts-private",
+		Breaks:   "app containers get a UTS namespace of their own, with a hostname that is not the pod's",
+		MustFail: []string{"UTS-01", "UTS-02", "UTS-03", "UTS-05"},
+		MayFail: map[string]string{
+			"UTS-04": "the other pod's container gets the fault's hostname too, not its pod's name",
+			"SBX-03": "init containers get their own UTS namespace and hostname",
+			"SBX-04": "a native sidecar gets its own UTS namespace and hostname",
+		},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() || !c.JoinsNamespace("uts") {
+				return nil
+			}
+			c.NewNamespace("uts")
+			c.Spec.Hostname = "fault-" + c.Name()
+			return nil
+		},
+	},
+	{
+		Name:     "rootfs-shared",
+		Breaks:   "every app container of a pod runs on the root filesystem of the pod's first container",
+		MustFail: []string{"FS-01"},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() {
+				return nil
+			}
+			return c.ShareRootfsWithinPod()
+		},
+	},
+	{
+		Name:     "volume-copy",
+		Breaks:   "each container gets a private copy of every emptyDir instead of the shared directory",
+		MustFail: []string{"FS-02", "FS-03", "FS-04"},
+		MayFail: map[string]string{
+			"PID-03":  "the signal record is written to an emptyDir the other container no longer shares",
+			"SBX-03":  "init containers leave their evidence in an emptyDir the app container gets a copy of, taken before",
+			"SBX-04":  "the sidecar's evidence travels through an emptyDir",
+			"USER-01": "file ownership is compared through an emptyDir",
+		},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() {
+				return nil
+			}
+			return c.CopyEmptyDirs()
+		},
+	},
+	{
+		Name:     "pid-always-shared",
+		Breaks:   "app containers join the sandbox's PID namespace even without shareProcessNamespace",
+		MustFail: []string{"PID-01"},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() || c.JoinsNamespace("pid") || c.HostNamespace("pid") {
+				return nil
+			}
+			return c.JoinSandboxNamespace("pid")
+		},
+	},
+	{
+		Name:     "pid-no-reap",
+		Breaks:   "the sandbox's PID 1 never reaps the orphans re-parented to it",
+		MustFail: []string{"PID-05"},
+		Apply: func(c *Container) error {
+			if !c.IsSandbox() {
+				return nil
+			}
+			c.RunAsNoReapInit()
+			return nil
+		},
+	},
+	{
+		Name:     "cgroup-shared",
+		Breaks:   "app containers lose their own memory and CPU limits and run under the pod's only",
+		MustFail: []string{"CG-01", "CG-02"},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() {
+				return nil
+			}
+			c.DropLimits()
+			return nil
+		},
+	},
+	{
+		Name:     "init-private",
+		Breaks:   "init containers run in a network namespace of their own, outside the pod's",
+		MustFail: []string{"SBX-03"},
+		MayFail: map[string]string{
+			"SBX-04": "a native sidecar is an init container",
+		},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() || !c.JoinsNamespace("network") {
+				return nil
+			}
+			init, err := c.IsInitContainer()
+			if err != nil || !init {
+				return err
+			}
+			c.NewNamespace("network")
+			c.LoopbackUp()
+			return nil
+		},
+	},
+	{
+		Name:     "userns-split",
+		Breaks:   "with hostUsers: false, each container gets a user namespace of its own (same mapping) instead of the pod's",
+		MustFail: []string{"USER-01"},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() || !c.JoinsNamespace("user") {
+				return nil
+			}
+			c.NewNamespace("user")
+			return nil
+		},
+	},
+	{
+		Name:     "net-host",
+		Breaks:   "app containers fall back to the node's network namespace instead of joining the pod's",
+		MustFail: []string{"NET-03", "NET-05"},
+		MayFail: map[string]string{
+			"NET-04":  "every pod's containers share the node's port space, so parallel pods collide",
+			"SBX-01":  "the container's addresses after a restart are the node's, not the pod IP",
+			"SBX-03":  "init containers run in the node's network namespace",
+			"SBX-04":  "a native sidecar runs in the node's network namespace",
+			"HOST-01": "a reference pod shares the node's network too, so the comparison loses its control",
+		},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() || !c.JoinsNamespace("network") {
+				return nil
+			}
+			c.HostNamespaceInstead("network")
+			return nil
+		},
+	},
+	{
+		Name:     "ipc-host",
+		Breaks:   "app containers fall back to the node's IPC namespace instead of joining the pod's",
+		MustFail: []string{"IPC-05"},
+		MayFail: map[string]string{
+			"HOST-02": "an ordinary pod shares the node's IPC namespace too, so the negative control fails",
+			"SBX-03":  "init containers run in the node's IPC namespace",
+			"SBX-04":  "a native sidecar runs in the node's IPC namespace",
+		},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() || !c.JoinsNamespace("ipc") {
+				return nil
+			}
+			c.HostNamespaceInstead("ipc")
+			return nil
+		},
+	},
+	{
+		Name:     "hostname-fixed",
+		Breaks:   "every pod sandbox gets the same fixed hostname instead of the pod's",
+		MustFail: []string{"UTS-01", "UTS-02", "UTS-03", "UTS-04"},
+		MayFail: map[string]string{
+			"UTS-05": "the spec first checks that the hostname starts as the pod's name",
+			"SBX-03": "init containers see the fixed hostname, compared with the pod's",
+			"SBX-04": "the sidecar's hostname is compared with the pod's",
+		},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() && c.Spec.Hostname != "" {
+				c.Spec.Hostname = "runtime-default"
+			}
+			return nil
+		},
+	},
+	{
+		Name:     "hosts-private",
+		Breaks:   "each app container gets an /etc/hosts of the runtime's own instead of the kubelet-managed one",
+		MustFail: []string{"FS-05"},
+		MayFail: map[string]string{
+			"UTS-02": "the pod's FQDN is read from /etc/hosts",
+			"UTS-03": "the FQDN is compared with /etc/hosts",
+		},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() {
+				return nil
+			}
+			return c.PrivateEtcHosts()
+		},
+	},
+	{
+		Name:     "host-ns-private",
+		Breaks:   "pods asking for the node's network, IPC or PID namespace get private ones instead",
+		MustFail: []string{"HOST-01", "HOST-02", "HOST-03"},
+		Apply: func(c *Container) error {
+			for _, t := range []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.IPCNamespace, specs.PIDNamespace} {
+				if c.HostNamespace(t) {
+					c.NewNamespace(t)
+					if t == specs.NetworkNamespace {
+						c.LoopbackUp()
+					}
+				}
+			}
+			return nil
+		},
+	},
+	{
+		Name:     "pid-private",
+		Breaks:   "containers get a PID namespace of their own even when the pod shares one (shareProcessNamespace, ephemeral container targets)",
+		MustFail: []string{"PID-02", "PID-03", "PID-04", "PID-06"},
+		MayFail: map[string]string{
+			"PID-05": "the orphan is re-parented to the container's own init, which may reap it",
+		},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() || !c.JoinsNamespace("pid") {
+				return nil
+			}
+			c.NewNamespace("pid")
+			return nil
+		},
+	},
+}
+
+// Lookup returns the fault with the given name.
+func Lookup(name string) (Fault, error) {
+	for _, f := range All {
+		if f.Name == name {
+			return f, nil
+		}
+	}
+	var names []string
+	for _, f := range All {
+		names = append(names, f.Name)
+	}
+	sort.Strings(names)
+	return Fault{}, fmt.Errorf("unknown fault %q (have %v)", name, names)
+}

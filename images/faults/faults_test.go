@@ -1,0 +1,302 @@
+package faults
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/podsem/podsem/framework/catalogue"
+)
+
+// testdata holds config.json files containerd v2 wrote in the kind node for the
+// sandbox and an app container of a plain pod (t-runc) and a hostUsers: false pod.
+func load(t *testing.T, name string) *Container {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	bundle := t.TempDir()
+	return &Container{Spec: &s, Bundle: bundle, Self: "/usr/local/bin/podsem-fault",
+		PodInitContainers: func(string, string) ([]string, error) { return []string{"init"}, nil }}
+}
+
+func apply(t *testing.T, name string, c *Container) {
+	t.Helper()
+	f, err := Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Apply(c); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+func nsPath(c *Container, typ specs.LinuxNamespaceType) (string, bool) {
+	ns, ok := c.namespace(typ)
+	if !ok {
+		return "", false
+	}
+	return ns.Path, true
+}
+
+// sandboxFaults are the faults about the sandbox container itself.
+var sandboxFaults = map[string]bool{"pid-no-reap": true, "hostname-fixed": true}
+
+func TestOnlySandboxFaultsTouchAPlainSandbox(t *testing.T) {
+	for _, f := range All {
+		before := load(t, "t-runc-sandbox")
+		after := load(t, "t-runc-sandbox")
+		if err := f.Apply(after); err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		a, _ := json.Marshal(before.Spec)
+		b, _ := json.Marshal(after.Spec)
+		changed := string(a) != string(b)
+		if changed != sandboxFaults[f.Name] {
+			t.Errorf("%s: sandbox spec changed=%t", f.Name, changed)
+		}
+	}
+}
+
+func TestNamespaceFaults(t *testing.T) {
+	for _, tc := range []struct {
+		fault string
+		ns    specs.LinuxNamespaceType
+	}{{"net-private", specs.NetworkNamespace}, {"ipc-private", specs.IPCNamespace}, {"uts-private", specs.UTSNamespace}} {
+		c := load(t, "t-runc-container")
+		if p, _ := nsPath(c, tc.ns); p == "" {
+			t.Fatalf("testdata: container does not join the sandbox's %s namespace", tc.ns)
+		}
+		apply(t, tc.fault, c)
+		if p, ok := nsPath(c, tc.ns); !ok || p != "" {
+			t.Errorf("%s: %s namespace path %q, want a new namespace", tc.fault, tc.ns, p)
+		}
+	}
+	c := load(t, "t-runc-container")
+	apply(t, "net-private", c)
+	if c.Spec.Hooks == nil || len(c.Spec.Hooks.CreateRuntime) != 1 || c.Spec.Hooks.CreateRuntime[0].Args[1] != "loopback-up" {
+		t.Errorf("net-private: no loopback-up hook: %+v", c.Spec.Hooks)
+	}
+	c = load(t, "t-runc-container")
+	apply(t, "uts-private", c)
+	if c.Spec.Hostname == "" || c.Spec.Hostname == "t-runc" {
+		t.Errorf("uts-private: hostname %q", c.Spec.Hostname)
+	}
+	c = load(t, "t-runc-container")
+	apply(t, "ipc-private", c)
+	for _, m := range c.Spec.Mounts {
+		if m.Destination == "/dev/shm" && m.Type != "tmpfs" {
+			t.Errorf("ipc-private: /dev/shm is %+v, want a private tmpfs", m)
+		}
+	}
+}
+
+func TestPIDAlwaysSharedJoinsTheSandbox(t *testing.T) {
+	c := load(t, "t-runc-container")
+	ipc, _ := nsPath(c, specs.IPCNamespace)
+	apply(t, "pid-always-shared", c)
+	pid, _ := nsPath(c, specs.PIDNamespace)
+	if want := filepath.Join(filepath.Dir(ipc), "pid"); pid != want {
+		t.Errorf("pid namespace path %q, want %q", pid, want)
+	}
+}
+
+func TestPIDNoReapReplacesPause(t *testing.T) {
+	c := load(t, "t-runc-sandbox")
+	apply(t, "pid-no-reap", c)
+	found := false
+	for _, m := range c.Spec.Mounts {
+		if m.Destination == c.Spec.Process.Args[0] && m.Source == c.Self {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("pid-no-reap: %s not mounted over %s", c.Self, c.Spec.Process.Args[0])
+	}
+}
+
+func TestCgroupSharedDropsLimits(t *testing.T) {
+	c := load(t, "t-runc-container")
+	c.Spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: ptr(int64(64 << 20))}
+	c.Spec.Linux.Resources.CPU = &specs.LinuxCPU{Quota: ptr(int64(25000)), Period: ptr(uint64(100000))}
+	apply(t, "cgroup-shared", c)
+	if c.Spec.Linux.Resources.Memory.Limit != nil || c.Spec.Linux.Resources.CPU.Quota != nil {
+		t.Errorf("limits kept: %+v %+v", c.Spec.Linux.Resources.Memory, c.Spec.Linux.Resources.CPU)
+	}
+}
+
+func TestRootfsSharedUsesTheFirstContainersRoot(t *testing.T) {
+	StateDir = t.TempDir()
+	first, second := load(t, "t-runc-container"), load(t, "t-runc-container")
+	if err := os.MkdirAll(filepath.Join(first.Bundle, "rootfs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, "rootfs-shared", first)
+	apply(t, "rootfs-shared", second)
+	if want := filepath.Join(first.Bundle, "rootfs"); second.Spec.Root.Path != want {
+		t.Errorf("second container's root %q, want the first's %q", second.Spec.Root.Path, want)
+	}
+}
+
+func TestVolumeCopyGivesPrivateCopies(t *testing.T) {
+	StateDir = t.TempDir()
+	vol := filepath.Join(t.TempDir(), "pods/uid/volumes/kubernetes.io~empty-dir/shared")
+	if err := os.MkdirAll(vol, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(vol, "f"), []byte("before"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := load(t, "t-runc-container")
+	c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{Destination: "/shared", Type: "bind", Source: vol})
+	apply(t, "volume-copy", c)
+	got := c.Spec.Mounts[len(c.Spec.Mounts)-1].Source
+	if got == vol {
+		t.Fatal("emptyDir still shared")
+	}
+	if b, err := os.ReadFile(filepath.Join(got, "f")); err != nil || string(b) != "before" {
+		t.Errorf("copy lacks the volume's content: %q %v", b, err)
+	}
+}
+
+func TestInitPrivateOnlyTouchesInitContainers(t *testing.T) {
+	app := load(t, "t-runc-container") // named "a"
+	apply(t, "init-private", app)
+	if p, _ := nsPath(app, specs.NetworkNamespace); p == "" {
+		t.Error("init-private moved an app container out of the pod's network")
+	}
+	init := load(t, "t-runc-container")
+	init.Spec.Annotations[annotationName] = "init"
+	apply(t, "init-private", init)
+	if p, _ := nsPath(init, specs.NetworkNamespace); p != "" {
+		t.Error("init-private left an init container in the pod's network")
+	}
+}
+
+func TestUsernsSplitOnlyTouchesUserNamespacedPods(t *testing.T) {
+	c := load(t, "t-userns-container")
+	apply(t, "userns-split", c)
+	if p, ok := nsPath(c, specs.UserNamespace); !ok || p != "" {
+		t.Errorf("user namespace path %q, want a new one", p)
+	}
+	if len(c.Spec.Linux.UIDMappings) == 0 {
+		t.Error("mappings dropped")
+	}
+	plain := load(t, "t-runc-container")
+	apply(t, "userns-split", plain)
+	if _, ok := nsPath(plain, specs.UserNamespace); ok {
+		t.Error("userns-split gave a user namespace to a pod without hostUsers: false")
+	}
+}
+
+func TestDeclaredIDsAreInTheCatalogue(t *testing.T) {
+	known := map[string]bool{}
+	for _, e := range catalogue.Entries {
+		known[e.ID] = true
+	}
+	for _, f := range All {
+		if len(f.MustFail) == 0 {
+			t.Errorf("%s declares no ID it must fail", f.Name)
+		}
+		for _, id := range f.MustFail {
+			if !known[id] {
+				t.Errorf("%s: must-fail %s is not in the catalogue", f.Name, id)
+			}
+		}
+		for id, why := range f.MayFail {
+			if !known[id] || why == "" {
+				t.Errorf("%s: may-fail %s unknown or without a reason", f.Name, id)
+			}
+		}
+	}
+}
+
+func TestEveryFaultHasAContainerdHandler(t *testing.T) {
+	dir := "../kind-node/files/etc/containerd/conf.d"
+	for _, f := range All {
+		raw, err := os.ReadFile(filepath.Join(dir, f.Handler()+".toml"))
+		if err != nil {
+			t.Errorf("%s: %v", f.Name, err)
+			continue
+		}
+		if want := "/usr/local/libexec/podsem/" + f.Handler(); !strings.Contains(string(raw), want) {
+			t.Errorf("%s.toml does not run %s", f.Handler(), want)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "fault-*.toml"))
+	if len(files) != len(All) {
+		t.Errorf("%d fault-*.toml drop-ins for %d faults", len(files), len(All))
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestHostFallbackFaults(t *testing.T) {
+	for _, tc := range []struct {
+		fault string
+		ns    specs.LinuxNamespaceType
+	}{{"net-host", specs.NetworkNamespace}, {"ipc-host", specs.IPCNamespace}} {
+		c := load(t, "t-runc-container")
+		apply(t, tc.fault, c)
+		if _, ok := nsPath(c, tc.ns); ok {
+			t.Errorf("%s: container still has a %s namespace", tc.fault, tc.ns)
+		}
+	}
+}
+
+func TestHostnameFixed(t *testing.T) {
+	c := load(t, "t-runc-sandbox")
+	apply(t, "hostname-fixed", c)
+	if c.Spec.Hostname != "runtime-default" {
+		t.Errorf("sandbox hostname %q", c.Spec.Hostname)
+	}
+}
+
+func TestHostsPrivate(t *testing.T) {
+	StateDir = t.TempDir()
+	c := load(t, "t-runc-container")
+	apply(t, "hosts-private", c)
+	for _, m := range c.Spec.Mounts {
+		if m.Destination == "/etc/hosts" {
+			if !strings.HasPrefix(m.Source, StateDir) {
+				t.Errorf("/etc/hosts still from %s", m.Source)
+			}
+			return
+		}
+	}
+	t.Error("no /etc/hosts mount")
+}
+
+func TestHostNSPrivateGivesNamespacesToHostPods(t *testing.T) {
+	c := load(t, "t-runc-sandbox")
+	c.HostNamespaceInstead(specs.NetworkNamespace) // as for a hostNetwork pod
+	apply(t, "host-ns-private", c)
+	if p, ok := nsPath(c, specs.NetworkNamespace); !ok || p != "" {
+		t.Errorf("hostNetwork sandbox: network namespace %q %t, want a new one", p, ok)
+	}
+	plain := load(t, "t-runc-container")
+	apply(t, "host-ns-private", plain)
+	if p, _ := nsPath(plain, specs.NetworkNamespace); p == "" {
+		t.Error("host-ns-private changed a pod that asked for no host namespace")
+	}
+}
+
+func TestPIDPrivateLeavesNoSharedPIDNamespace(t *testing.T) {
+	c := load(t, "t-runc-container")
+	if err := c.JoinSandboxNamespace(specs.PIDNamespace); err != nil { // as with shareProcessNamespace
+		t.Fatal(err)
+	}
+	apply(t, "pid-private", c)
+	if p, _ := nsPath(c, specs.PIDNamespace); p != "" {
+		t.Errorf("pid namespace path %q, want a new one", p)
+	}
+}
