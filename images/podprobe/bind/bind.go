@@ -5,7 +5,6 @@ package bind
 
 import (
 	"net"
-	"strconv"
 
 	"github.com/podsem/podsem/images/podprobe/internal/cli"
 	"golang.org/x/sys/unix"
@@ -27,19 +26,12 @@ type Result struct {
 }
 
 func run(inv *cli.Invocation) (any, error) {
-	proto, err := cli.ParseProto(inv.Args[0])
+	ep, err := cli.ParseEndpoint(inv)
 	if err != nil {
 		return nil, err
 	}
-	port, err := cli.ParsePort(inv.Args[1])
-	if err != nil {
-		return nil, err
-	}
-	ip := net.ParseIP(inv.String("addr"))
-	if ip == nil {
-		return nil, cli.Usagef("bind: --addr must be an IP address, got %q", inv.String("addr"))
-	}
-	res := &Result{Proto: proto, Addr: net.JoinHostPort(ip.String(), strconv.Itoa(port))}
+	proto, ip, port := ep.Proto, ep.IP, ep.Port
+	res := &Result{Proto: proto, Addr: ep.Addr()}
 	if err := bindAndRelease(proto, ip, port); err != nil {
 		return res, err
 	}

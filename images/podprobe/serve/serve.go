@@ -14,7 +14,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -48,23 +47,16 @@ type started struct {
 }
 
 func run(inv *cli.Invocation) (any, error) {
-	proto, err := cli.ParseProto(inv.Args[0])
+	ep, err := cli.ParseEndpoint(inv)
 	if err != nil {
 		return nil, err
 	}
-	port, err := cli.ParsePort(inv.Args[1])
-	if err != nil {
-		return nil, err
-	}
-	ip := net.ParseIP(inv.String("addr"))
-	if ip == nil {
-		return nil, cli.Usagef("serve: --addr must be an IP address, got %q", inv.String("addr"))
-	}
+	proto, ip := ep.Proto, ep.IP
 	network := proto
 	if ip.To4() != nil {
 		network += "4" // a literal 0.0.0.0 should not become a dual-stack [::] socket
 	}
-	addr := net.JoinHostPort(ip.String(), strconv.Itoa(port))
+	addr := ep.Addr()
 
 	terminated := lifecycle.Terminated()
 	if os.Getpid() == 1 {

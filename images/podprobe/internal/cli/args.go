@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"net"
 	"strconv"
 	"strings"
 )
@@ -11,6 +12,33 @@ func ParseProto(s string) (string, error) {
 		return "", Usagef("protocol must be tcp or udp, got %q", s)
 	}
 	return s, nil
+}
+
+// Endpoint is what the socket subcommands take: "tcp|udp PORT" and --addr.
+type Endpoint struct {
+	Proto string
+	IP    net.IP
+	Port  int
+}
+
+// Addr is the endpoint as "ip:port".
+func (e Endpoint) Addr() string { return net.JoinHostPort(e.IP.String(), strconv.Itoa(e.Port)) }
+
+// ParseEndpoint reads the protocol and port arguments and the --addr flag.
+func ParseEndpoint(inv *Invocation) (Endpoint, error) {
+	proto, err := ParseProto(inv.Args[0])
+	if err != nil {
+		return Endpoint{}, err
+	}
+	port, err := ParsePort(inv.Args[1])
+	if err != nil {
+		return Endpoint{}, err
+	}
+	ip := net.ParseIP(inv.String("addr"))
+	if ip == nil {
+		return Endpoint{}, Usagef("%s: --addr must be an IP address, got %q", inv.Command.Name, inv.String("addr"))
+	}
+	return Endpoint{Proto: proto, IP: ip, Port: port}, nil
 }
 
 // ParsePort accepts 0..65535 (0 asks the kernel for a free port).
