@@ -54,6 +54,7 @@ $(BIN)/pod.test: $(SUITE_SOURCES)
 
 .PHONY: test
 test: $(BIN)/pod.test ## go vet, unit tests, and a dry run of the suite against the catalogue (no cluster)
+	@$(TIMED) "gofmt" bash -c 'files=$$(gofmt -l $$(git ls-files "*.go")); [ -z "$$files" ] || { echo "gofmt needed: $$files"; exit 1; }'
 	@$(TIMED) "go vet" go vet ./...
 	@$(TIMED) "unit tests" go test $$(go list ./... | grep -v /suites/)
 	@$(TIMED) "suite dry run" bash -c 'out=$$($(BIN)/pod.test --ginkgo.dry-run --ginkgo.no-color 2>&1) || \
