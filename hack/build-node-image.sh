@@ -13,9 +13,18 @@ if docker image inspect "$tag" >/dev/null 2>&1; then
 fi
 
 version=$(gomod_version k8s.io/kubernetes)
+ensure_packages "${NODE_BUILD_PACKAGES[@]}" # before the steps below run side by side
+# debootstrap waits on the network while the compiles keep both cores busy: run it beside them.
+mkdir -p "$CACHE/work"
+"$ROOT/hack/build-rootfs.sh" >"$CACHE/work/rootfs.log" 2>&1 &
+rootfs=$!
 "$ROOT/hack/build-kubernetes.sh"
 "$ROOT/hack/build-runtime.sh"
-"$ROOT/hack/build-rootfs.sh"
+if ! wait "$rootfs"; then
+	cat "$CACHE/work/rootfs.log" >&2
+	die "building the node rootfs failed (log: $CACHE/work/rootfs.log)"
+fi
+cat "$CACHE/work/rootfs.log" >&2
 "$ROOT/hack/build-control-plane.sh"
 mapfile -t cp_images < "$CACHE/control-plane-$version.images"
 pause=$(printf '%s\n' "${cp_images[@]}" | grep '/pause:')

@@ -9,6 +9,7 @@ SUITE=${PODSEM_DEBIAN_SUITE:-bookworm}
 list=$ROOT/images/kind-node/packages.txt
 tag=podsem/node-rootfs:$(cat "$list" "$0" <(echo "$SUITE") | sha256sum | cut -c1-12)
 
+mkdir -p "$CACHE"
 if docker image inspect "$tag" >/dev/null 2>&1; then
 	log "node rootfs: $tag exists"
 	echo "$tag" > "$CACHE/node-rootfs.tag"
@@ -16,11 +17,7 @@ if docker image inspect "$tag" >/dev/null 2>&1; then
 fi
 
 [ "$(id -u)" = 0 ] || die "debootstrap needs root"
-if ! command -v debootstrap >/dev/null; then
-	log "installing debootstrap from Debian"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/tmp/podsem-apt.log 2>&1 ||
-		die "apt-get cannot install debootstrap: $(grep -E '^E:' /tmp/podsem-apt.log | tail -n 1)"
-fi
+ensure_packages "${NODE_BUILD_PACKAGES[@]}"
 
 # The mirror this host's apt already uses; PODSEM_DEBIAN_MIRROR overrides.
 mirror=${PODSEM_DEBIAN_MIRROR:-$(sed -n 's/^URIs:[[:space:]]*\(.*\/debian\)[[:space:]]*$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)}
@@ -29,9 +26,8 @@ mirror=${mirror:-http://deb.debian.org/debian}
 packages=$(grep -vE '^[[:space:]]*(#|$)' "$list" | paste -sd, -)
 dir=$CACHE/work/rootfs
 rm -rf "$dir" && mkdir -p "$dir"
-step "debootstrap $SUITE from $mirror (about 2 minutes)" \
-	debootstrap --variant=minbase --include="$packages" "$SUITE" "$dir" "$mirror" >"$CACHE/work/debootstrap.log" 2>&1 ||
-	die "debootstrap failed: $(tail -n 2 "$CACHE/work/debootstrap.log" | tr '\n' ' ') (log: $CACHE/work/debootstrap.log)"
+step "debootstrap $SUITE from $mirror (about 75 s)" \
+	quiet debootstrap --variant=minbase --include="$packages" "$SUITE" "$dir" "$mirror"
 # apt lists and caches are not needed in the node.
 rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
 step "import rootfs as $tag" sh -c "tar -C '$dir' -c . | docker import - '$tag' >/dev/null"

@@ -14,12 +14,7 @@ go_build_cached containerd "$containerd" 0 "no_btrfs no_devmapper no_zfs no_aufs
 	"github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$containerd"
 
 # runc links libseccomp; the node's Debian release provides the same library.
-if [ ! -f /usr/include/seccomp.h ]; then
-	[ "$(id -u)" = 0 ] || die "runc needs libseccomp-dev: install it or run as root"
-	log "installing libseccomp-dev from Debian"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libseccomp-dev pkg-config >/tmp/podsem-apt.log 2>&1 ||
-		die "apt-get cannot install libseccomp-dev: $(grep -E '^E:' /tmp/podsem-apt.log | tail -n 1)"
-fi
+ensure_packages "${NODE_BUILD_PACKAGES[@]}"
 go_build_cached runc "$runc" 1 "seccomp urfave_cli_no_docs" "github.com/opencontainers/runc@$runc"
 
 go_build_cached crictl "$crictl" 0 "" "sigs.k8s.io/cri-tools/cmd/crictl@$crictl"

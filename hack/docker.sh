@@ -19,18 +19,8 @@ lacks_sys_resource() {
 }
 
 install_packages() {
-	local missing=()
-	command -v dockerd >/dev/null || missing+=(docker.io)
-	command -v jq >/dev/null || missing+=(jq)
-	[ ${#missing[@]} -gt 0 ] || return 0
-	[ "$(id -u)" = 0 ] || die "dockerd is not installed and installing it needs root: run as root, or install ${missing[*]} yourself"
-	log "installing ${missing[*]} from Debian"
-	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/podsem-apt.log 2>&1; then
-		apt-get update -qq >>/tmp/podsem-apt.log 2>&1 || true
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/podsem-apt.log 2>&1 ||
-			die "apt-get cannot install ${missing[*]}: $(grep -E '^E:' /tmp/podsem-apt.log | tail -n 1) (full log: /tmp/podsem-apt.log)"
-	fi
+	command -v dockerd >/dev/null && command -v jq >/dev/null && return 0
+	ensure_packages "${HOST_PACKAGES[@]}"
 }
 
 configure_runtime() {
@@ -73,6 +63,11 @@ start_dockerd() {
 
 main() {
 	if docker_answers; then
+		# A dockerd started by someone else must still be able to run kind's
+		# privileged nodes on a host without CAP_SYS_RESOURCE.
+		if lacks_sys_resource && [ "$(docker info --format '{{.DefaultRuntime}}' 2>/dev/null)" != podsem-runc ]; then
+			die "dockerd runs without a runtime that drops CAP_SYS_RESOURCE, which this host lacks: stop dockerd and run \`make docker\` again"
+		fi
 		log "docker engine $(docker version --format '{{.Server.Version}}') answers"
 		return 0
 	fi

@@ -92,3 +92,25 @@ quiet() {
 		return $rc
 	fi
 }
+
+# ensure_packages PKG...: installs the Debian packages among PKG that are missing
+# (retrying once after apt-get update), or dies with apt's own error line.
+ensure_packages() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	[ "$(id -u)" = 0 ] || die "missing Debian packages ${missing[*]}: run as root, or install them yourself"
+	log "installing ${missing[*]} from Debian"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/podsem-apt.log 2>&1; then
+		apt-get update -qq >>/tmp/podsem-apt.log 2>&1 || true
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/podsem-apt.log 2>&1 ||
+			die "apt-get cannot install ${missing[*]}: $(grep -E '^E:' /tmp/podsem-apt.log | tail -n 1) (full log: /tmp/podsem-apt.log)"
+	fi
+}
+
+# Debian packages the host needs to build the node: debootstrap for the rootfs,
+# libseccomp headers for runc.
+NODE_BUILD_PACKAGES=(debootstrap libseccomp-dev pkg-config)
