@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/podsem/podsem/framework/profiles"
 )
 
 // DefaultImage is the podprobe image a fixture names when none is given; `make
@@ -28,6 +30,9 @@ type Settings struct {
 	CheckCatalogue bool
 	// Clean deletes every namespace podsem runs left behind, then exits.
 	Clean bool
+	// Profile names the known-divergence profile (framework/profiles) the run is
+	// judged against, or a YAML file; empty: none.
+	Profile string
 }
 
 // Current is what the flags said; read it after AfterReadingAllFlags.
@@ -43,6 +48,7 @@ func Register(fs *flag.FlagSet) {
 	fs.BoolVar(&Current.Preflight, "podsem.preflight", false, "only check that the cluster can run the suite, then exit")
 	fs.BoolVar(&Current.CheckCatalogue, "podsem.check-catalogue", false, "only check that every catalogue ID has exactly one spec with its labels, then exit")
 	fs.BoolVar(&Current.Clean, "podsem.clean", false, "only delete the namespaces earlier podsem runs left behind, then exit")
+	fs.StringVar(&Current.Profile, "podsem.profile", "", "known-divergence profile the run is judged against: "+strings.Join(profiles.Names(), ", ")+", or a YAML file (empty: none)")
 }
 
 // Validate checks the flag values; call it after parsing.
@@ -55,6 +61,11 @@ func Validate() error {
 	}
 	if strings.TrimSpace(Current.Image) == "" {
 		return fmt.Errorf("--podsem.image is empty")
+	}
+	if Current.Profile != "" {
+		if _, err := profiles.Load(Current.Profile); err != nil {
+			return fmt.Errorf("--podsem.profile: %v", err)
+		}
 	}
 	return nil
 }

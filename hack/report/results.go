@@ -1,0 +1,223 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/podsem/podsem/framework/catalogue"
+	"github.com/podsem/podsem/framework/profiles"
+)
+
+// spec is what one run recorded for one catalogue ID.
+type spec struct {
+	ID      string
+	State   types.SpecState
+	RunTime time.Duration
+	// Message is the failure message, or the skip reason.
+	Message  string
+	Location string
+	Entries  []entry
+}
+
+// entry is one report entry: a container's probe output, a pod summary.
+type entry struct{ Name, Value string }
+
+func (s *spec) failed() bool { return s != nil && s.State.Is(types.SpecStateFailureStates) }
+
+// run is one suite run: a RuntimeClass (or any name) and its report.
+type run struct {
+	Name     string
+	Path     string
+	Specs    map[string]*spec
+	Start    time.Time
+	Wall     time.Duration
+	Filter   string // the run's label filter, to explain specs it did not select
+	Cluster  string // the preflight summary, when the report has one
+	Problems []string
+}
+
+// readRun decodes a ginkgo JSON report. Failures outside catalogue specs (a
+// failed BeforeSuite, an interrupted suite) become Problems: the gate fails on them.
+func readRun(name, path string) (*run, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var reports []types.Report
+	if err := json.Unmarshal(raw, &reports); err != nil {
+		return nil, fmt.Errorf("decoding %s: %v", path, err)
+	}
+	r := &run{Name: name, Path: path, Specs: map[string]*spec{}}
+	problems := map[string]bool{}
+	problem := func(p string) {
+		if !problems[p] {
+			problems[p] = true
+			r.Problems = append(r.Problems, p)
+		}
+	}
+	anyFailed := false
+	for _, rep := range reports {
+		if r.Start.IsZero() || rep.StartTime.Before(r.Start) {
+			r.Start = rep.StartTime
+		}
+		r.Wall += rep.RunTime
+		r.Filter = rep.SuiteConfig.LabelFilter
+		for _, reason := range rep.SpecialSuiteFailureReasons {
+			problem("suite: " + firstLine(reason))
+		}
+		for _, sr := range rep.SpecReports {
+			for _, e := range sr.ReportEntries {
+				if e.Name == "preflight" {
+					r.Cluster = e.Value.Representation
+				}
+			}
+			id, ok := idOf(sr.LeafNodeText)
+			if sr.LeafNodeType != types.NodeTypeIt || !ok {
+				if sr.State.Is(types.SpecStateFailureStates) {
+					what := sr.LeafNodeType.String()
+					if sr.LeafNodeText != "" {
+						what += " " + sr.LeafNodeText
+					}
+					problem(fmt.Sprintf("%s %s: %s", what, sr.State, firstLine(sr.Failure.Message)))
+				}
+				continue
+			}
+			s := &spec{ID: id, State: sr.State, RunTime: sr.RunTime, Message: sr.Failure.Message}
+			if sr.Failure.ForwardedPanic != "" {
+				s.Message = strings.TrimSpace(s.Message + "\npanic: " + sr.Failure.ForwardedPanic)
+			}
+			if sr.State.Is(types.SpecStateFailureStates) && sr.Failure.Location.FileName != "" {
+				s.Location = fmt.Sprintf("%s:%d", shortPath(sr.Failure.Location.FileName), sr.Failure.Location.LineNumber)
+			}
+			if sr.State == types.SpecStatePending {
+				s.Message = "pending"
+			}
+			for _, e := range sr.ReportEntries {
+				s.Entries = append(s.Entries, entry{e.Name, e.Value.Representation})
+			}
+			// One spec per ID; should a report hold two, the failure is what counts.
+			if prev := r.Specs[id]; prev == nil || !prev.failed() {
+				r.Specs[id] = s
+			}
+			anyFailed = anyFailed || s.failed()
+		}
+		if !rep.SuiteSucceeded && !anyFailed && len(r.Problems) == 0 {
+			problem("suite: did not succeed, and no failed spec says why")
+		}
+	}
+	if len(r.Specs) == 0 && len(r.Problems) == 0 {
+		problem("the report holds no catalogue spec")
+	}
+	return r, nil
+}
+
+// idOf finds the catalogue ID a spec text starts with.
+func idOf(text string) (string, bool) {
+	for _, e := range catalogue.Entries {
+		if strings.HasPrefix(text, "["+e.ID+"]") {
+			return e.ID, true
+		}
+	}
+	return "", false
+}
+
+func shortPath(p string) string {
+	dir, file := filepath.Split(p)
+	return filepath.Join(filepath.Base(dir), file)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[:i]) + " …"
+	}
+	return trim(s, 240)
+}
+
+// trim cuts s to at most n runes, saying so.
+func trim(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// outcome is how a cell of the matrix reads.
+type outcome string
+
+const (
+	pass         outcome = "pass"
+	fail         outcome = "fail"
+	known        outcome = "known divergence"
+	listedPassed outcome = "listed but passed"
+	skipped      outcome = "skipped"
+	notRun       outcome = "not run"
+)
+
+// judge says how the spec of id fared in r, against profile p (nil: none).
+func judge(r *run, id string, p *profiles.Profile) (outcome, *profiles.Divergence) {
+	s := r.Specs[id]
+	d, listed := p.Lookup(id)
+	var div *profiles.Divergence
+	if listed {
+		div = &d
+	}
+	switch {
+	case s == nil:
+		return notRun, div
+	case s.failed() && listed:
+		return known, div
+	case s.failed():
+		return fail, nil
+	case s.State == types.SpecStatePassed && listed:
+		return listedPassed, div
+	case s.State == types.SpecStatePassed:
+		return pass, nil
+	}
+	return skipped, div
+}
+
+// skipReason says why a spec was skipped: its own message, or that the run's
+// filter did not select it.
+func (r *run) skipReason(s *spec) string {
+	switch {
+	case s.Message != "":
+		return s.Message
+	case r.Filter != "":
+		return fmt.Sprintf("not selected by the label filter %q", r.Filter)
+	}
+	return "not selected by the run's filters"
+}
+
+// tally counts the outcomes of a run, in catalogue order.
+type tally struct {
+	Passed, Failed, Known, ListedPassed, Skipped, NotRun int
+}
+
+func count(r *run, entries []catalogue.Entry, p *profiles.Profile) tally {
+	var t tally
+	for _, e := range entries {
+		switch o, _ := judge(r, e.ID, p); o {
+		case pass:
+			t.Passed++
+		case fail:
+			t.Failed++
+		case known:
+			t.Known++
+		case listedPassed:
+			t.ListedPassed++
+		case skipped:
+			t.Skipped++
+		default:
+			t.NotRun++
+		}
+	}
+	return t
+}
