@@ -37,9 +37,11 @@ node-image: docker ## the kind node image, built from source (tag = hash of its 
 	@hack/build-node-image.sh
 
 .PHONY: kind-up
-kind-up: node-image $(BIN)/cluster ## a Ready kind cluster "podsem" with RuntimeClasses; kubeconfig in bin/kubeconfig
+kind-up: node-image $(BIN)/cluster ## a Ready kind cluster "podsem" with RuntimeClasses and podprobe loaded; kubeconfig in bin/kubeconfig
+	@hack/build-podprobe-image.sh >/dev/null
 	@$(TIMED) "kind cluster $(CLUSTER_NAME)" $(BIN)/cluster up --name $(CLUSTER_NAME) \
-		--image "$$(hack/node-image-tag.sh)" --kubeconfig $(KIND_KUBECONFIG)
+		--image "$$(hack/node-image-tag.sh)" --kubeconfig $(KIND_KUBECONFIG) \
+		--load "$$(cat $(BIN)/podprobe.image)" --load podsem/podprobe:latest
 
 .PHONY: kind-down
 kind-down: $(BIN)/cluster ## delete the kind cluster

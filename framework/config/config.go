@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 
@@ -30,6 +31,9 @@ type Settings struct {
 	CheckCatalogue bool
 	// Clean deletes every namespace podsem runs left behind, then exits.
 	Clean bool
+	// CleanOlderThan spares namespaces younger than this from Clean, so that a
+	// run's own cleanup does not delete another run in progress on the cluster.
+	CleanOlderThan time.Duration
 	// Profile names the known-divergence profile (framework/profiles) the run is
 	// judged against, or a YAML file; empty: none.
 	Profile string
@@ -48,6 +52,7 @@ func Register(fs *flag.FlagSet) {
 	fs.BoolVar(&Current.Preflight, "podsem.preflight", false, "only check that the cluster can run the suite, then exit")
 	fs.BoolVar(&Current.CheckCatalogue, "podsem.check-catalogue", false, "only check that every catalogue ID has exactly one spec with its labels, then exit")
 	fs.BoolVar(&Current.Clean, "podsem.clean", false, "only delete the namespaces earlier podsem runs left behind, then exit")
+	fs.DurationVar(&Current.CleanOlderThan, "podsem.clean-older-than", 0, "with --podsem.clean: only namespaces older than this (0: all)")
 	fs.StringVar(&Current.Profile, "podsem.profile", "", "known-divergence profile the run is judged against: "+strings.Join(profiles.Names(), ", ")+", or a YAML file (empty: none)")
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -14,9 +15,10 @@ import (
 const frameworkLabel = "e2e-framework"
 
 // Clean deletes every namespace a podsem run made (framework label with a podsem-
-// base name) except those of run keep (the e2e-run label), and returns their names.
-// It does not wait for them to be gone.
-func Clean(ctx context.Context, client kubernetes.Interface, prefix, keep string) ([]string, error) {
+// base name) that is older than minAge, and returns their names. A run in
+// progress elsewhere on the cluster keeps its namespaces when minAge exceeds the
+// suite's timeout. It does not wait for them to be gone.
+func Clean(ctx context.Context, client kubernetes.Interface, prefix string, minAge time.Duration) ([]string, error) {
 	list, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: frameworkLabel})
 	if err != nil {
 		return nil, fmt.Errorf("listing namespaces: %s", reason(err))
@@ -26,7 +28,7 @@ func Clean(ctx context.Context, client kubernetes.Interface, prefix, keep string
 		if !strings.HasPrefix(ns.Labels[frameworkLabel], prefix) || !strings.HasPrefix(ns.Name, prefix) {
 			continue
 		}
-		if keep != "" && ns.Labels["e2e-run"] == keep {
+		if time.Since(ns.CreationTimestamp.Time) < minAge {
 			continue
 		}
 		if ns.DeletionTimestamp != nil {

@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			exit(3, "clean: "+err.Error())
 		}
-		deleted, err := preflight.Clean(context.Background(), client, spec.NamespacePrefix, "")
+		deleted, err := preflight.Clean(context.Background(), client, spec.NamespacePrefix, config.Current.CleanOlderThan)
 		if err != nil {
 			exit(3, "clean: "+err.Error())
 		}
