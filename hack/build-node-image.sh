@@ -20,6 +20,7 @@ mkdir -p "$CACHE/work"
 rootfs=$!
 "$ROOT/hack/build-kubernetes.sh"
 "$ROOT/hack/build-runtime.sh"
+"$ROOT/hack/build-gvisor.sh"
 if ! wait "$rootfs"; then
 	cat "$CACHE/work/rootfs.log" >&2
 	die "building the node rootfs failed (log: $CACHE/work/rootfs.log)"
@@ -45,6 +46,18 @@ cp -al "$CACHE/crictl/$(kind_pin CRICTL_VERSION)" "$ctx/bin/crictl"
 rm -f "$ctx"/bin/*/.complete
 step "compile the fault injector (images/faults)" env CGO_ENABLED=0 go -C "$ROOT" build -trimpath -ldflags "-s -w" \
 	-o "$ctx/bin/faults/podsem-fault" ./images/faults/cmd/podsem-fault
+# gVisor: runsc behind runsc-wrapper (images/gvisor), or gVisor's own shim where
+# the host allows it (hack/build-gvisor.sh --shim-wanted).
+gvisor=$("$ROOT/hack/build-gvisor.sh" --version)
+mkdir -p "$ctx/bin/gvisor"
+cp -al "$CACHE/runsc/$gvisor/runsc" "$ctx/bin/gvisor/runsc"
+step "compile the gVisor wrapper (images/gvisor)" env CGO_ENABLED=0 go -C "$ROOT" build -trimpath -ldflags "-s -w" \
+	-o "$ctx/bin/gvisor/runsc-wrapper" ./images/gvisor/cmd/runsc-wrapper
+if [ "$("$ROOT/hack/build-gvisor.sh" --shim-wanted)" = yes ]; then
+	cp -al "$CACHE/gvisor-shim/$gvisor/shim" "$ctx/bin/gvisor/containerd-shim-runsc-v1"
+	cp "$ROOT/images/gvisor/shim/gvisor.toml" "$ctx/files/etc/containerd/conf.d/gvisor.toml"
+	cp "$ROOT/images/gvisor/shim/runsc.toml" "$ctx/files/etc/containerd/runsc.toml"
+fi
 
 stage=$tag-stage
 step "docker build node image (stage)" quiet docker build -q \

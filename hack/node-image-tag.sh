@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the kind node image reference: podsem/kind-node:<kubernetes version>-<hash>,
 # the hash covering every input of the node build (pinned versions, the Go toolchain,
-# the node's sources under images/kind-node and images/faults, go.sum, and the
+# the node's sources under images/kind-node, images/faults and images/gvisor, go.sum, and the
 # scripts that build it). Same inputs, same tag: the build is skipped.
 source "$(dirname "$0")/lib.sh"
 
@@ -12,7 +12,8 @@ hash=$(
 		echo "kubernetes $version"
 		echo "kind $(gomod_version sigs.k8s.io/kind)"
 		go env GOVERSION
-		find images/kind-node images/faults go.sum hack/lib.sh hack/build-*.sh hack/node-image-tag.sh hack/docker -type f | LC_ALL=C sort |
+		echo "gvisor-shim $("$ROOT/hack/build-gvisor.sh" --shim-wanted)"
+		find images/kind-node images/faults images/gvisor go.sum hack/lib.sh hack/build-*.sh hack/node-image-tag.sh hack/docker -type f | LC_ALL=C sort |
 			while read -r f; do echo "$f $(sha256sum < "$f")"; done
 	} | sha256sum | cut -c1-12
 )

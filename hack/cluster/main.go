@@ -1,7 +1,7 @@
 // Command cluster creates, checks, loads and deletes podsem's kind cluster through
 // kind's Go library (sigs.k8s.io/kind/pkg/cluster).
 //
-//	cluster up   --image NODE_IMAGE [--name podsem] [--kubeconfig PATH] [--handlers DIR]
+//	cluster up   --image NODE_IMAGE [--name podsem] [--kubeconfig PATH] [--handlers DIR] [--load IMAGE]...
 //	cluster down [--name podsem] [--kubeconfig PATH]
 //	cluster load [--name podsem] IMAGE...
 package main
@@ -27,6 +27,9 @@ type options struct {
 	image      string
 	kubeconfig string
 	handlers   string
+	// load are local images put into the nodes after up; the first of them is
+	// also the podprobe image used to verify sandboxed runtime handlers.
+	load []string
 }
 
 func main() {
@@ -42,6 +45,10 @@ func main() {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "bin/kubeconfig", "where to write the cluster's kubeconfig")
 	fs.StringVar(&o.handlers, "handlers", "images/kind-node/files/etc/containerd/conf.d",
 		"directory of the node's containerd runtime-handler drop-ins; each NAME.toml gets a RuntimeClass NAME")
+	fs.Func("load", "(up) a local image to load into the nodes; repeatable", func(v string) error {
+		o.load = append(o.load, v)
+		return nil
+	})
 	if err := fs.Parse(os.Args[2:]); err != nil {
 		os.Exit(2)
 	}

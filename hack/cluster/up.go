@@ -66,6 +66,11 @@ func up(ctx context.Context, o options) error {
 			if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
 				return err
 			}
+			if len(o.load) > 0 {
+				if err := load(o, o.load); err != nil {
+					return err
+				}
+			}
 			logf("cluster %s is up to date and healthy (checked in %s)", o.name, time.Since(start).Round(time.Millisecond))
 			printUse(o)
 			return nil
@@ -107,6 +112,15 @@ func up(ctx context.Context, o options) error {
 	}
 	if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
 		return err
+	}
+	if len(o.load) > 0 {
+		if err := load(o, o.load); err != nil {
+			return err
+		}
+		// Once per cluster: sandboxed handlers really run their sandbox.
+		if err := verifyHandlers(ctx, client, o.load[0], handlers); err != nil {
+			return err
+		}
 	}
 	logf("cluster %s: node %s Ready, kubelet %s, RuntimeClasses %s (created in %s)", o.name, node.Name,
 		node.Status.NodeInfo.KubeletVersion, strings.Join(handlers, ", "), time.Since(start).Round(time.Second))

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// kernelMarks says what a handler's pods must see in /proc/version, so that a
+// sandboxed runtime silently falling back to runc can never pass as itself.
+var kernelMarks = map[string]string{
+	"gvisor": "gvisor",
+}
+
+const verifyTimeout = 60 * time.Second
+
+// verifyHandlers runs one podprobe pod per handler with a kernel mark and checks
+// the kernel it reports.
+func verifyHandlers(ctx context.Context, client kubernetes.Interface, image string, handlers []string) error {
+	for _, h := range handlers {
+		mark, ok := kernelMarks[h]
+		if !ok {
+			continue
+		}
+		start := time.Now()
+		kernel, err := kernelUnder(ctx, client, image, h)
+		if err != nil {
+			return fmt.Errorf("RuntimeClass %s: %w", h, err)
+		}
+		if !strings.Contains(kernel, mark) {
+			return fmt.Errorf("RuntimeClass %s: pods see kernel %q, not %s's", h, kernel, h)
+		}
+		logf("RuntimeClass %s verified: pods see %q (%s)", h, kernel, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// kernelUnder runs `podprobe file read /proc/version` as a one-shot pod under
+// RuntimeClass handler and returns what it read, from the pod's log.
+func kernelUnder(ctx context.Context, client kubernetes.Interface, image, handler string) (string, error) {
+	ns := metav1.NamespaceDefault
+	grace := int64(0)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "podsem-verify-" + handler + "-"},
+		Spec: corev1.PodSpec{
+			RuntimeClassName:              &handler,
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			TerminationGracePeriodSeconds: &grace,
+			Containers: []corev1.Container{{
+				Name: "kernel", Image: image, ImagePullPolicy: corev1.PullNever,
+				Args: []string{"file", "read", "/proc/version"},
+			}},
+		},
+	}
+	created, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("creating the check pod: %w", err)
+	}
+	defer func() {
+		_ = client.CoreV1().Pods(ns).Delete(context.WithoutCancel(ctx), created.Name, metav1.DeleteOptions{GracePeriodSeconds: &grace})
+	}()
+	deadline := time.Now().Add(verifyTimeout)
+	for {
+		p, err := client.CoreV1().Pods(ns).Get(ctx, created.Name, metav1.GetOptions{})
+		if err == nil && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("check pod %s did not finish within %s", created.Name, verifyTimeout)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	raw, err := client.CoreV1().Pods(ns).GetLogs(created.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+	if err != nil {
+		return "", fmt.Errorf("reading the check pod's log: %w", err)
+	}
+	return strings.TrimSpace(string(raw)), nil
+}
