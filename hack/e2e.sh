@@ -29,8 +29,10 @@ suite_args=(--kubeconfig="$kubeconfig" --provider=skeleton --podsem.image="$imag
 # A preflight that hangs is a bug; the binary bounds itself, this bounds the binary.
 timeout 30 "$ROOT/bin/pod.test" "${suite_args[@]}" --podsem.preflight 2> >(grep -v 'provider flag' >&2) ||
 	exit $?
-timeout 30 "$ROOT/bin/pod.test" "${suite_args[@]}" --podsem.clean 2> >(grep -v 'provider flag' >&2) ||
-	exit $?
+# Namespaces of interrupted runs: only those older than the suite's timeout, so
+# that a run in progress elsewhere on the same cluster keeps its own.
+timeout 30 "$ROOT/bin/pod.test" "${suite_args[@]}" --podsem.clean --podsem.clean-older-than=35m \
+	2> >(grep -v 'provider flag' >&2) || exit $?
 
 ginkgo_args=(-p --procs="$procs" --timeout=30m --poll-progress-after=60s --poll-progress-interval=30s
 	--output-dir="$artifacts" --junit-report=junit.xml --json-report=report.json)
