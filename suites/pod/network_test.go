@@ -88,10 +88,11 @@ var _ = ginkgo.Describe("network", ginkgo.Ordered, ginkgo.ContinueOnFailure, fun
 		var in probe.Dial
 		probe.Into(ctx, f, pair, "b", &in, "dial", "tcp", "127.0.0.1:"+tcpPort)
 		gomega.Expect(in.Result).To(gomega.Equal("ok"))
-		var mine, theirs probe.NS
-		probe.Into(ctx, f, pair, "a", &mine, "ns")
-		probe.Into(ctx, f, other, "main", &theirs, "ns")
-		gomega.Expect(theirs.Namespaces["net"]).NotTo(gomega.Equal(mine.Namespaces["net"]), "the other pod has its own network namespace")
+		// Evidence only: sandboxed runtimes number namespaces per sandbox, so equal
+		// inodes in two pods prove nothing there; the refused dial is the proof.
+		probe.Run(ctx, f, pair, "a", "ns")
+		probe.Run(ctx, f, other, "main", "ns")
+		gomega.Expect(pods.IPs(other)).NotTo(gomega.BeEmpty(), "the other pod has an IP")
 		for _, ip := range pods.IPs(other) {
 			gomega.Expect(pods.IPs(pair)).NotTo(gomega.ContainElement(ip), "the other pod has its own IP")
 		}
