@@ -59,6 +59,27 @@ var Entries = []Entry{
 	{"FS-03", "filesystem", Required, "an emptyDir with medium Memory is one tmpfs, shared the same way"},
 	{"FS-04", "filesystem", Required, "a read-only mount of a shared volume rejects writes while the read-write side's writes show through"},
 	{"FS-05", "filesystem", Required, "the kubelet-managed /etc/hosts and /etc/resolv.conf are identical in every container"},
+
+	{"PID-01", "pid", Required, "by default each container sees only its own processes, its entrypoint is PID 1, and it cannot signal another container's process"},
+	{"PID-02", "pid", Optional, "with shareProcessNamespace, every container sees every process of the pod, under the same PIDs, and PID 1 is the sandbox's process"},
+	{"PID-03", "pid", Optional, "with shareProcessNamespace, a container can signal another container's process, which receives the signal"},
+	{"PID-04", "pid", Optional, "with shareProcessNamespace, a container reads another container's root filesystem through /proc/PID/root"},
+	{"PID-05", "pid", Optional, "with shareProcessNamespace, an orphaned process is re-parented to PID 1, the sandbox, which reaps it: no zombie is left"},
+	{"PID-06", "pid", Optional, "an ephemeral container with targetContainerName sees that container's processes, not the others', and its root filesystem through /proc/PID/root"},
+
+	{"SBX-01", "sandbox", Required, "the pod's IP and network namespace survive a restart of an app container: the restarted container serves on the same addresses"},
+	{"SBX-02", "sandbox", Required, "IPC objects (a SysV message queue, a /dev/shm file) outlive a restart of the container that created them, for it and for the others"},
+	{"SBX-03", "sandbox", Required, "init containers run in the pod's network, IPC and UTS namespaces: what they leave there is found by the app containers"},
+	{"SBX-04", "sandbox", Required, "a native sidecar (an init container with restartPolicy Always) shares the pod's network, IPC and UTS namespaces with the app containers"},
+
+	{"CG-01", "cgroup", Required, "resources are per container: one exceeding its memory limit is OOM-killed while another keeps running, unrestarted"},
+	{"CG-02", "cgroup", Required, "each container's own cgroup carries that container's CPU and memory limits"},
+
+	{"HOST-01", "host", Optional, "hostNetwork puts every container of the pod in the node's network namespace: the node's addresses, reachable at the node's IP"},
+	{"HOST-02", "host", Optional, "hostIPC puts every container of the pod in the node's IPC namespace: SysV objects are shared with other hostIPC pods, not with ordinary pods"},
+	{"HOST-03", "host", Optional, "hostPID puts every container of the pod in the node's PID namespace: they see the node's processes and each other's"},
+
+	{"USER-01", "userns", Optional, "with hostUsers: false all containers share one user namespace with one uid/gid mapping, not the identity mapping"},
 }
 
 // Lookup returns the entry of id; it panics on an unknown ID, a programming error.

@@ -4,15 +4,19 @@ package pods
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 
 	"github.com/podsem/podsem/fixtures"
@@ -22,7 +26,28 @@ import (
 // ReadyTimeout bounds how long a fixture pod may take to become Ready.
 const ReadyTimeout = time.Minute
 
-const pollInterval = 250 * time.Millisecond
+// OptionalTimeout bounds how long StartOptional waits for a pod that uses an
+// Optional semantic to start, or for the cluster to say why it does not.
+const OptionalTimeout = time.Minute
+
+const (
+	// refusalGrace is how long a refusal must stand before StartOptional takes
+	// it for the cluster's answer: long enough for the kubelet to try again
+	// (its first back-off is 10s), so that a transient failure of an overloaded
+	// node (a cgroup write timing out, say) is not taken for "not offered".
+	refusalGrace = 15 * time.Second
+	pollInterval = 250 * time.Millisecond
+	// eventInterval spaces the event lists of StartOptional: a sandbox the
+	// runtime refuses shows only in events, never in container statuses.
+	eventInterval = 2 * time.Second
+)
+
+// refusedWaiting are the waiting reasons with which the kubelet says the runtime
+// would not create or start a container; refusedTerminated the terminated ones.
+var (
+	refusedWaiting    = []string{"CreateContainerError", "CreateContainerConfigError", "RunContainerError"}
+	refusedTerminated = []string{"StartError", "ContainerCannotRun"}
+)
 
 // Load reads a fixture adapted to the suite's flags (image, pull policy, RuntimeClass).
 func Load(name string) *v1.Pod {
@@ -55,6 +80,165 @@ func Start(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v
 	return created
 }
 
+// Create creates the given pods in f's namespace without waiting for them; for
+// pods that are not meant to become Ready.
+func Create(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v1.Pod {
+	ginkgo.GinkgoHelper()
+	created := make([]*v1.Pod, 0, len(pods))
+	for _, p := range pods {
+		c, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, p, metav1.CreateOptions{})
+		e2eframework.ExpectNoError(err, "creating pod %s", p.Name)
+		created = append(created, c)
+	}
+	return created
+}
+
+// StartOptional starts a pod that uses an Optional semantic. It returns the
+// Ready pod and "", or nil and the reason the cluster does not offer the
+// semantic, for the spec to ginkgo.Skip with. The rule, for every Optional spec:
+//
+//   - the API server rejects the pod as Forbidden or Invalid (a feature gate, an
+//     admission plugin): not offered, skip;
+//   - the pod never starts and the kubelet says the runtime refused it (a
+//     container waiting with CreateContainerError, RunContainerError or
+//     CreateContainerConfigError, terminated with StartError, a
+//     FailedCreatePodSandBox event, the kubelet failing the pod at admission),
+//     and still so refusalGrace later: not offered, skip with the runtime's
+//     message;
+//   - anything else (no reason within OptionalTimeout, a container crashing)
+//     fails the spec, and so does a semantic that is offered but violated, which
+//     the spec itself checks once the pod runs.
+func StartOptional(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) (*v1.Pod, string) {
+	ginkgo.GinkgoHelper()
+	created, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, pod, metav1.CreateOptions{})
+	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) {
+		return nil, fmt.Sprintf("the API server rejects pod %s: %v", pod.Name, err)
+	}
+	e2eframework.ExpectNoError(err, "creating pod %s", pod.Name)
+	ready, reason, err := awaitOptional(ctx, f, created.Name, "Ready", isReady)
+	e2eframework.ExpectNoError(err)
+	if reason == "" {
+		ginkgo.AddReportEntry("pod "+ready.Name, Summary(ready), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	}
+	return ready, reason
+}
+
+// AddEphemeralOptional adds ec to pod the way e2epod's AddEphemeralContainerSync
+// does (a strategic merge patch of the ephemeralcontainers subresource, which
+// no concurrent status update can conflict with) and waits until it runs, under
+// StartOptional's rule: a rejected patch or a refused container is a skip
+// reason, anything else that keeps it from running fails the spec.
+func AddEphemeralOptional(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, ec v1.EphemeralContainer) (*v1.Pod, string) {
+	ginkgo.GinkgoHelper()
+	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []v1.EphemeralContainer{ec}}})
+	e2eframework.ExpectNoError(err)
+	_, err = f.ClientSet.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers")
+	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+		return nil, fmt.Sprintf("the API server rejects ephemeral container %s in pod %s: %v", ec.Name, pod.Name, err)
+	}
+	e2eframework.ExpectNoError(err, "adding ephemeral container %s to pod %s", ec.Name, pod.Name)
+	running, reason, err := awaitOptional(ctx, f, pod.Name, "running ephemeral container "+ec.Name, func(p *v1.Pod) bool {
+		for _, s := range p.Status.EphemeralContainerStatuses {
+			if s.Name == ec.Name && s.State.Running != nil {
+				return true
+			}
+		}
+		return false
+	})
+	e2eframework.ExpectNoError(err)
+	return running, reason
+}
+
+// awaitOptional polls pod name until done, until the cluster has refused the
+// pod for refusalGrace (a skip reason), or until OptionalTimeout passes (an
+// error).
+func awaitOptional(ctx context.Context, f *e2eframework.Framework, name, what string, done func(*v1.Pod) bool) (*v1.Pod, string, error) {
+	var reason, sandbox string
+	var refusedSince, nextEvents time.Time
+	p, err := WaitFor(ctx, f, name, OptionalTimeout, what, func(p *v1.Pod) (bool, error) {
+		if done(p) {
+			return true, nil
+		}
+		if p.Status.Phase == v1.PodSucceeded || (p.Status.Phase == v1.PodFailed && p.Status.Reason == "") {
+			return false, fmt.Errorf("pod %s ended (%s) before %s: %s", name, p.Status.Phase, what, States(p))
+		}
+		// A sandbox refusal stays in the events after a retry succeeded: it
+		// counts only while the pod has no sandbox.
+		if sandboxUp(p) {
+			sandbox = ""
+		} else if time.Now().After(nextEvents) {
+			nextEvents = time.Now().Add(eventInterval)
+			sandbox = sandboxRefusal(ctx, f, name)
+		}
+		if reason = refusal(p); reason == "" {
+			reason = sandbox
+		}
+		switch {
+		case reason == "":
+			refusedSince = time.Time{}
+		case refusedSince.IsZero():
+			refusedSince = time.Now()
+		}
+		return reason != "" && time.Since(refusedSince) >= refusalGrace, nil
+	})
+	if err != nil || done(p) {
+		return p, "", err
+	}
+	return nil, fmt.Sprintf("pod %s/%s did not start: %s", f.Namespace.Name, name, reason), nil
+}
+
+// refusal is why the kubelet or runtime would not start pod, from its status,
+// or "" when its status does not say so.
+func refusal(p *v1.Pod) string {
+	if p.Status.Phase == v1.PodFailed && p.Status.Reason != "" {
+		return fmt.Sprintf("the kubelet failed the pod: %s: %s", p.Status.Reason, firstLine(p.Status.Message))
+	}
+	all := append(append(append([]v1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...), p.Status.EphemeralContainerStatuses...)
+	for _, s := range all {
+		if w := s.State.Waiting; w != nil && slices.Contains(refusedWaiting, w.Reason) {
+			return fmt.Sprintf("container %s: %s: %s", s.Name, w.Reason, firstLine(w.Message))
+		}
+		for _, t := range []*v1.ContainerStateTerminated{s.State.Terminated, s.LastTerminationState.Terminated} {
+			if t != nil && slices.Contains(refusedTerminated, t.Reason) {
+				return fmt.Sprintf("container %s: %s: %s", s.Name, t.Reason, firstLine(t.Message))
+			}
+		}
+	}
+	return ""
+}
+
+// sandboxRefusal is the runtime's message when it would not create the pod's
+// sandbox (e.g. "does not support user namespaces"), from the pod's events.
+func sandboxRefusal(ctx context.Context, f *e2eframework.Framework, name string) string {
+	evs, err := f.ClientSet.CoreV1().Events(f.Namespace.Name).List(ctx, metav1.ListOptions{
+		FieldSelector: fields.Set{"involvedObject.name": name, "reason": "FailedCreatePodSandBox"}.AsSelector().String(),
+	})
+	if err != nil || len(evs.Items) == 0 {
+		return ""
+	}
+	return "FailedCreatePodSandBox: " + firstLine(evs.Items[len(evs.Items)-1].Message)
+}
+
+// sandboxUp says whether the kubelet reports the pod's sandbox created, with
+// its network.
+func sandboxUp(p *v1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == v1.PodReadyToStartContainers && c.Status == v1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+func isReady(p *v1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == v1.PodReady && c.Status == v1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
 // StartFixture loads fixture name, lets mutate adjust it, and starts it.
 func StartFixture(ctx context.Context, f *e2eframework.Framework, name string, mutate ...func(*v1.Pod)) *v1.Pod {
 	ginkgo.GinkgoHelper()
@@ -72,12 +256,7 @@ func WaitReady(ctx context.Context, f *e2eframework.Framework, name string, time
 		if p.Status.Phase == v1.PodFailed || p.Status.Phase == v1.PodSucceeded {
 			return false, fmt.Errorf("pod %s ended (%s) before becoming Ready: %s", name, p.Status.Phase, States(p))
 		}
-		for _, c := range p.Status.Conditions {
-			if c.Type == v1.PodReady && c.Status == v1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
+		return isReady(p), nil
 	})
 }
 
@@ -112,7 +291,7 @@ func WaitFor(ctx context.Context, f *e2eframework.Framework, name string, timeou
 // States is a one-line account of a pod's containers.
 func States(p *v1.Pod) string {
 	var parts []string
-	all := append(append([]v1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+	all := append(append(append([]v1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...), p.Status.EphemeralContainerStatuses...)
 	for _, s := range all {
 		state := "unknown"
 		switch {
@@ -125,6 +304,9 @@ func States(p *v1.Pod) string {
 			}
 		case s.State.Terminated != nil:
 			state = fmt.Sprintf("terminated: %s, exit %d", s.State.Terminated.Reason, s.State.Terminated.ExitCode)
+		}
+		if t := s.LastTerminationState.Terminated; t != nil {
+			state += fmt.Sprintf(" (last: %s, exit %d)", t.Reason, t.ExitCode)
 		}
 		parts = append(parts, fmt.Sprintf("%s %s, ready=%t, restarts=%d", s.Name, state, s.Ready, s.RestartCount))
 	}

@@ -1,5 +1,7 @@
 package probe
 
+import "strings"
+
 // The JSON objects podprobe prints (images/podprobe), as the suite reads them.
 
 // NS is `podprobe ns`.
@@ -73,6 +75,8 @@ type File struct {
 	Size    int64  `json:"size"`
 	Inode   uint64 `json:"inode"`
 	Dev     uint64 `json:"dev"`
+	UID     *int64 `json:"uid"`
+	GID     *int64 `json:"gid"`
 	Errno   string `json:"errno"`
 }
 
@@ -113,4 +117,111 @@ func (m Mounts) At(target string) (Mount, bool) {
 type Hostname struct {
 	Hostname   string `json:"hostname"`
 	Domainname string `json:"domainname"`
+}
+
+// PS is `podprobe ps`.
+type PS struct {
+	Processes []Process `json:"processes"`
+}
+
+// Process is one entry of PS.
+type Process struct {
+	PID     int    `json:"pid"`
+	PPID    int    `json:"ppid"`
+	State   string `json:"state"`
+	Comm    string `json:"comm"`
+	Cmdline string `json:"cmdline"`
+}
+
+// PID returns the process with the given pid.
+func (p PS) PID(pid int) (Process, bool) {
+	for _, x := range p.Processes {
+		if x.PID == pid {
+			return x, true
+		}
+	}
+	return Process{}, false
+}
+
+// Matching returns the processes whose command line contains s.
+func (p PS) Matching(s string) []Process {
+	var out []Process
+	for _, x := range p.Processes {
+		if strings.Contains(x.Cmdline, s) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Comm returns the processes whose comm is comm.
+func (p PS) Comm(comm string) []Process {
+	var out []Process
+	for _, x := range p.Processes {
+		if x.Comm == comm {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Ancestry follows pid's parents as far as the list shows them: pid, its parent,
+// ..., ending at a process whose parent is 0 or not in the list.
+func (p PS) Ancestry(pid int) []Process {
+	var chain []Process
+	for len(chain) <= len(p.Processes) {
+		x, ok := p.PID(pid)
+		if !ok {
+			break
+		}
+		chain = append(chain, x)
+		pid = x.PPID
+	}
+	return chain
+}
+
+// Signal is `podprobe signal`.
+type Signal struct {
+	PID       int    `json:"pid"`
+	Signal    string `json:"signal"`
+	Delivered bool   `json:"delivered"`
+}
+
+// SignalRecord is the --record file of `podprobe wait-signal`, and the output
+// of `wait-signal --detach`.
+type SignalRecord struct {
+	PID     int      `json:"pid"`
+	Ready   bool     `json:"ready"`
+	Signals []string `json:"signals"`
+}
+
+// RootRead is `podprobe root-read`.
+type RootRead struct {
+	PID     int     `json:"pid"`
+	Path    string  `json:"path"`
+	Content *string `json:"content"`
+}
+
+// Orphan is `podprobe orphan`.
+type Orphan struct {
+	OrphanPID    int    `json:"orphan_pid"`
+	ReparentedTo int    `json:"reparented_to"`
+	ZombieSeen   bool   `json:"zombie_seen"`
+	Reaped       bool   `json:"reaped"`
+	FinalState   string `json:"final_state"`
+	ObserverPID  int    `json:"observer_pid"`
+}
+
+// Cgroup is `podprobe cgroup`; nil limits are unlimited.
+type Cgroup struct {
+	Version          int    `json:"version"`
+	Path             string `json:"path"`
+	MemoryLimitBytes *int64 `json:"memory_limit_bytes"`
+	CPUQuotaUs       *int64 `json:"cpu_quota_us"`
+	CPUPeriodUs      *int64 `json:"cpu_period_us"`
+}
+
+// RawSocket is `podprobe raw-socket`.
+type RawSocket struct {
+	Opened bool `json:"opened"`
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/podsem/podsem/images/podprobe/orphan"
 	"github.com/podsem/podsem/images/podprobe/posixmq"
 	"github.com/podsem/podsem/images/podprobe/ps"
+	"github.com/podsem/podsem/images/podprobe/rawsocket"
 	"github.com/podsem/podsem/images/podprobe/rootread"
 	"github.com/podsem/podsem/images/podprobe/sendsignal"
 	"github.com/podsem/podsem/images/podprobe/serve"
@@ -39,6 +40,7 @@ var commands = cli.Register(
 	serve.Command,
 	dial.Command,
 	bind.Command,
+	rawsocket.Command,
 	sysvmsg.Command,
 	sysvshm.Command,
 	posixmq.Command,

@@ -307,6 +307,11 @@ func TestSysVMessageQueue(t *testing.T) {
 
 	wantField(t, mustSucceed(t, "sysv-msg", "remove", key), "removed", true)
 	mustFail(t, "ENOENT", "sysv-msg", "recv", key)
+
+	// send --create leaves a message behind in a queue it makes.
+	wantField(t, mustSucceed(t, "sysv-msg", "send", key, "left behind", "--create"), "sent", "left behind")
+	wantField(t, mustSucceed(t, "sysv-msg", "recv", key), "received", "left behind")
+	wantField(t, mustSucceed(t, "sysv-msg", "remove", key), "removed", true)
 }
 
 func TestSysVSharedMemory(t *testing.T) {
@@ -505,6 +510,62 @@ func TestSignalIsRecordedByWaitSignal(t *testing.T) {
 	target.stop(t)
 }
 
+func TestWaitSignalDetach(t *testing.T) {
+	record := filepath.Join(t.TempDir(), "signals.json")
+	got := mustSucceed(t, "wait-signal", "--record", record, "--detach")
+	wantField(t, got, "ready", true)
+	wantField(t, got, "signals", []any{})
+	pid := fmt.Sprint(got["pid"])
+	if pid == "" || pid == strconv.Itoa(os.Getpid()) {
+		t.Fatalf("detached pid %q", pid)
+	}
+	n, _ := strconv.Atoi(pid)
+	reaped := make(chan struct{})
+	defer func() {
+		syscall.Kill(n, syscall.SIGKILL)
+		<-reaped
+	}()
+	// The detached target's parent has exited: it is ours now (a subreaper or
+	// not), or init's; reap it if it comes to us so no zombie is left.
+	go func() {
+		defer close(reaped)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if err := syscall.Kill(n, 0); err == syscall.ESRCH {
+				return
+			}
+			var ws syscall.WaitStatus
+			syscall.Wait4(n, &ws, syscall.WNOHANG, nil)
+		}
+	}()
+	if out := runRaw(t, "wait-signal", "--record", record, "--detach"); out.code != 0 {
+		t.Fatalf("a second detach on the same record path: %+v", out)
+	}
+	wantField(t, mustSucceed(t, "signal", pid, "USR1"), "delivered", true)
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		data, _ := os.ReadFile(record)
+		var obj map[string]any
+		if decode(data, &obj) == nil && fmt.Sprint(obj["pid"]) == pid && fmt.Sprint(obj["signals"]) == "[SIGUSR1]" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("record %s, want pid %s with signals [SIGUSR1]", data, pid)
+		}
+	}
+}
+
+func TestRawSocket(t *testing.T) {
+	out := run(t, "raw-socket")
+	switch {
+	case out.code == 0:
+		wantField(t, out.obj, "opened", true)
+	case out.code == 1 && out.obj["errno"] == "EPERM":
+		wantField(t, out.obj, "opened", false)
+	default:
+		t.Fatalf("raw-socket: exit %d, %s", out.code, out.stdout)
+	}
+	wantField(t, out.obj, "protocol", "icmp")
+}
+
 func TestSignalErrors(t *testing.T) {
 	child := exec.Command("true")
 	if err := child.Run(); err != nil {
@@ -679,6 +740,8 @@ func TestFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantField(t, st, "inode", sys.Ino)
+	wantField(t, st, "uid", sys.Uid)
+	wantField(t, st, "gid", sys.Gid)
 }
 
 func TestFSType(t *testing.T) {
@@ -739,6 +802,17 @@ func TestCgroup(t *testing.T) {
 
 func TestAlloc(t *testing.T) {
 	wantField(t, mustSucceed(t, "alloc", "16"), "allocated_mb", 16)
+	trigger := filepath.Join(t.TempDir(), "go")
+	waiting := start(t, "alloc", "1", "--when", trigger)
+	select {
+	case line := <-waiting.lines:
+		t.Fatalf("alloc --when printed %q before %s existed", line, trigger)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := os.WriteFile(trigger, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantField(t, waiting.firstLine(t), "allocated_mb", 1)
 	held := start(t, "alloc", "8", "--hold")
 	wantField(t, held.firstLine(t), "allocated_mb", 8)
 	held.stop(t)

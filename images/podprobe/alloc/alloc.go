@@ -5,6 +5,7 @@ package alloc
 import (
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/podsem/podsem/images/podprobe/internal/cli"
 	"github.com/podsem/podsem/images/podprobe/internal/lifecycle"
@@ -14,13 +15,25 @@ import (
 var Command = &cli.Command{
 	Name:    "alloc",
 	Args:    []string{"MB"},
-	Summary: "allocate MB MiB and touch every page → {\"allocated_mb\"}; --hold keeps it until SIGTERM",
-	Flags:   []cli.Flag{{Name: "hold", Kind: cli.BoolFlag, Usage: "after printing, keep the memory until SIGTERM/SIGINT"}},
-	Run:     run,
+	Summary: "allocate MB MiB and touch every page → {\"allocated_mb\"}; --hold keeps it until SIGTERM; --when waits for a file first",
+	Flags: []cli.Flag{
+		{Name: "hold", Kind: cli.BoolFlag, Usage: "after printing, keep the memory until SIGTERM/SIGINT"},
+		// A container OOM-killed the instant it starts can die before its
+		// runtime watches it for OOM events (containerd's shim on cgroup v1
+		// starts watching once the start returns), and is then reported as a
+		// plain exit 137. Allocating on a signal from outside, once the
+		// container is reported running, removes the race.
+		{Name: "when", Kind: cli.StringFlag, Value: "PATH", Usage: "wait until PATH exists before allocating"},
+	},
+	Run: run,
 }
 
-// maxMB keeps MB<<20 far from overflowing.
-const maxMB = 1 << 24
+const (
+	// maxMB keeps MB<<20 far from overflowing.
+	maxMB = 1 << 24
+	// whenPoll is how often --when looks for its file.
+	whenPoll = 50 * time.Millisecond
+)
 
 type result struct {
 	AllocatedMB int `json:"allocated_mb"`
@@ -32,6 +45,21 @@ func run(inv *cli.Invocation) (any, error) {
 		return nil, cli.Usagef("alloc: MB must be a number 0-%d, got %q", maxMB, inv.Args[0])
 	}
 	terminated := lifecycle.Terminated()
+	if path := inv.String("when"); path != "" {
+		if os.Getpid() == 1 {
+			lifecycle.ReapOrphans()
+		}
+		for {
+			if _, err := os.Stat(path); err == nil {
+				break
+			}
+			select {
+			case <-time.After(whenPoll):
+			case <-terminated:
+				return nil, nil
+			}
+		}
+	}
 	if mb > 0 {
 		// An anonymous mapping outside the Go heap: every page written is
 		// charged to the cgroup, and the garbage collector never returns it.

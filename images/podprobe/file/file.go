@@ -16,7 +16,7 @@ var Command = &cli.Command{
 	Modes: []*cli.Command{
 		{Name: "write", Args: []string{"PATH", "CONTENT"}, Summary: "create or truncate PATH (mode 0644; a missing directory is an error) → {\"path\",\"written\"}", Run: write},
 		{Name: "read", Args: []string{"PATH"}, Summary: "read PATH (ENOENT if absent) → {\"path\",\"content\"}", Run: read},
-		{Name: "stat", Args: []string{"PATH"}, Summary: "stat PATH → {\"path\",\"exists\",\"size\",\"mode\",\"inode\",\"dev\"}; a missing file is {\"exists\":false}, exit 0", Run: stat},
+		{Name: "stat", Args: []string{"PATH"}, Summary: "stat PATH → {\"path\",\"exists\",\"size\",\"mode\",\"inode\",\"dev\",\"uid\",\"gid\"}; a missing file is {\"exists\":false}, exit 0", Run: stat},
 	},
 }
 
@@ -37,6 +37,10 @@ type statResult struct {
 	Mode   *string `json:"mode,omitempty"`
 	Inode  *uint64 `json:"inode,omitempty"`
 	Dev    *uint64 `json:"dev,omitempty"`
+	// UID and GID are the owner as this process' user namespace maps it
+	// (65534, the overflow id, when unmapped).
+	UID *uint32 `json:"uid,omitempty"`
+	GID *uint32 `json:"gid,omitempty"`
 }
 
 func write(inv *cli.Invocation) (any, error) {
@@ -76,6 +80,8 @@ func stat(inv *cli.Invocation) (any, error) {
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
 		inode, dev := st.Ino, uint64(st.Dev)
 		res.Inode, res.Dev = &inode, &dev
+		uid, gid := st.Uid, st.Gid
+		res.UID, res.GID = &uid, &gid
 	}
 	return res, nil
 }

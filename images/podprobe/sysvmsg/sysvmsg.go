@@ -15,7 +15,8 @@ var Command = &cli.Command{
 	Name: "sysv-msg",
 	Modes: []*cli.Command{
 		{Name: "create", Args: []string{"KEY"}, Summary: "msgget(KEY, IPC_CREAT|0666) → {\"key\",\"id\"}", Run: create},
-		{Name: "send", Args: []string{"KEY", "PAYLOAD"}, Summary: "send PAYLOAD (mtype 1) to an existing queue (ENOENT if none) → {\"key\",\"id\",\"sent\"}", Run: send},
+		{Name: "send", Args: []string{"KEY", "PAYLOAD"}, Summary: "send PAYLOAD (mtype 1) to an existing queue (ENOENT if none; --create makes it) → {\"key\",\"id\",\"sent\"}", Run: send,
+			Flags: []cli.Flag{{Name: "create", Kind: cli.BoolFlag, Usage: "create the queue (IPC_CREAT|0666) when there is none, so one process can leave a message behind"}}},
 		{Name: "recv", Args: []string{"KEY"}, Summary: "receive one message without waiting (ENOMSG if empty) → {\"key\",\"id\",\"received\"}", Run: recv},
 		{Name: "remove", Args: []string{"KEY"}, Summary: "remove the queue (IPC_RMID) → {\"key\",\"id\",\"removed\"}", Run: remove},
 	},
@@ -61,7 +62,11 @@ func create(inv *cli.Invocation) (any, error) {
 }
 
 func send(inv *cli.Invocation) (any, error) {
-	res, _, err := open(inv, 0)
+	flags := 0
+	if inv.Bool("create") {
+		flags = unix.IPC_CREAT | 0o666
+	}
+	res, _, err := open(inv, flags)
 	if err != nil {
 		return res, err
 	}

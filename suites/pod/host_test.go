@@ -1,0 +1,182 @@
+package pod
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
+	v1 "k8s.io/api/core/v1"
+	admissionapi "k8s.io/pod-security-admission/api"
+
+	"github.com/podsem/podsem/framework/pods"
+	"github.com/podsem/podsem/framework/probe"
+	"github.com/podsem/podsem/framework/spec"
+)
+
+// hostPortBase and hostPortSpan: host-net's server port is picked at random
+// from these per run, so parallel or repeated runs do not collide on the node;
+// below the kernel's ephemeral ports and Kubernetes' NodePorts.
+const (
+	hostPortBase = 20000
+	hostPortSpan = 10000
+)
+
+// The host namespaces need the privileged pod-security level.
+
+var _ = ginkgo.Describe("host: network", func() {
+	f := spec.Framework("host-net", admissionapi.LevelPrivileged)
+
+	spec.It("HOST-01", func(ctx context.Context) {
+		port := strconv.Itoa(hostPortBase + rand.IntN(hostPortSpan))
+		onHost := pods.Load("host-net")
+		onHost.Spec.Containers[0].Args = []string{"serve", "tcp", port}
+		onHost.Spec.Containers[0].ReadinessProbe.Exec.Command = []string{probe.Binary, "dial", "tcp", "127.0.0.1:" + port, "--timeout", "1s"}
+		ordinary := pods.Start(ctx, f, pods.Load("single"))[0]
+		pod, skip := pods.StartOptional(ctx, f, onHost)
+		if skip != "" {
+			ginkgo.Skip(skip)
+		}
+
+		// The node's IP, as the node reports it, is an address of both containers.
+		hostIP := pod.Status.HostIP
+		gomega.Expect(hostIP).NotTo(gomega.BeEmpty(), "the pod's node has an IP")
+		var a, b, other probe.Addrs
+		probe.Into(ctx, f, pod, "a", &a, "addrs")
+		probe.Into(ctx, f, pod, "b", &b, "addrs")
+		gomega.Expect(addressesOf(a)).To(gomega.ContainElement(hostIP), "the node's IP %s is an address of container a", hostIP)
+		gomega.Expect(addressedSet(b)).To(gomega.Equal(addressedSet(a)), "container b has container a's (the node's) addressed interfaces")
+		// Control: an ordinary pod's network is not the node's.
+		probe.Into(ctx, f, ordinary, "main", &other, "addrs")
+		gomega.Expect(addressesOf(other)).NotTo(gomega.ContainElement(hostIP), "an ordinary pod does not have the node's IP %s", hostIP)
+
+		// Behaviour: the server in container a listens on the node: another pod
+		// reaches it at the node's IP, and it answers from a's network namespace.
+		serverNS, otherNS := nsOf(ctx, f, pod, "a"), nsOf(ctx, f, ordinary, "main")
+		var d probe.Dial
+		r := probe.Run(ctx, f, ordinary, "main", "dial", "tcp", hostIP+":"+port, "--payload", spec.Token("host01"))
+		r.Decode(&d)
+		gomega.Expect(d.Result).To(gomega.Equal("ok"), "an ordinary pod reaches container a's server at the node's IP %s:%s: %s", hostIP, port, r.Describe())
+		gomega.Expect(d.Echo).To(gomega.Equal(d.Sent))
+		gomega.Expect(d.Server.NetNS).To(gomega.Equal(serverNS.Namespaces["net"]), "the answer comes from container a's network namespace")
+		gomega.Expect(d.Server.NetNS).NotTo(gomega.Equal(otherNS.Namespaces["net"]), "which is not the dialling pod's")
+		gomega.Expect(nsOf(ctx, f, pod, "b").Namespaces["net"]).To(gomega.Equal(serverNS.Namespaces["net"]), "container b is in it too")
+	})
+})
+
+var _ = ginkgo.Describe("host: IPC", func() {
+	f := spec.Framework("host-ipc", admissionapi.LevelPrivileged)
+
+	spec.It("HOST-02", func(ctx context.Context) {
+		peer := pods.Load("host-ipc")
+		peer.Name = "host-ipc-peer"
+		ordinary := pods.Start(ctx, f, pods.Load("single"))[0]
+		var started [2]*v1.Pod
+		for i, p := range []*v1.Pod{pods.Load("host-ipc"), peer} {
+			var skip string
+			if started[i], skip = pods.StartOptional(ctx, f, p); skip != "" {
+				ginkgo.Skip(skip)
+			}
+		}
+		pod, other := started[0], started[1]
+
+		key := strconv.FormatInt(spec.IPCKey(), 10)
+		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "create", key)
+		// The node's IPC namespace outlives every pod: remove what we made there.
+		ginkgo.DeferCleanup(probe.Run, f, pod, "a", "sysv-msg", "remove", key)
+
+		first, second := spec.Token("host02-a"), spec.Token("host02-peer")
+		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "send", key, first)
+		var got probe.IPC
+		r := probe.Run(ctx, f, pod, "b", "sysv-msg", "recv", key)
+		r.Decode(&got)
+		gomega.Expect(got.Received).To(gomega.Equal(first), "container b receives what container a queued (key %s): %s", key, r.Describe())
+
+		r = probe.Run(ctx, f, other, "a", "sysv-msg", "send", key, second)
+		gomega.Expect(r.OK()).To(gomega.BeTrue(), "another hostIPC pod opens the queue by key %s and sends: %s", key, r.Describe())
+		got = probe.IPC{}
+		r = probe.Run(ctx, f, pod, "a", "sysv-msg", "recv", key)
+		r.Decode(&got)
+		gomega.Expect(got.Received).To(gomega.Equal(second), "container a receives what the other hostIPC pod sent: %s", r.Describe())
+
+		// Negative, beside the control above: an ordinary pod does not see it.
+		r = probe.Run(ctx, f, ordinary, "main", "sysv-msg", "send", key, "intruder")
+		gomega.Expect(r.OK()).To(gomega.BeFalse(), "an ordinary pod must not reach the node's queue: %s", r.Describe())
+		gomega.Expect(r.Errno).To(gomega.Equal("ENOENT"), r.Describe())
+
+		mine := nsOf(ctx, f, pod, "a").Namespaces["ipc"]
+		gomega.Expect(nsOf(ctx, f, pod, "b").Namespaces["ipc"]).To(gomega.Equal(mine), "container b is in container a's IPC namespace")
+		gomega.Expect(nsOf(ctx, f, other, "a").Namespaces["ipc"]).To(gomega.Equal(mine), "and so is the other hostIPC pod")
+		gomega.Expect(nsOf(ctx, f, ordinary, "main").Namespaces["ipc"]).NotTo(gomega.Equal(mine), "but not the ordinary pod")
+	})
+})
+
+var _ = ginkgo.Describe("host: PID", func() {
+	f := spec.Framework("host-pid", admissionapi.LevelPrivileged)
+
+	spec.It("HOST-03", func(ctx context.Context) {
+		// Each entrypoint carries a name unique to this run, to be told apart
+		// among every process of the node.
+		marks := map[string]string{"a": "/tmp/" + spec.Token("host03-a") + ".json", "b": "/tmp/" + spec.Token("host03-b") + ".json"}
+		onHost := pods.Load("host-pid")
+		for i := range onHost.Spec.Containers {
+			onHost.Spec.Containers[i].Args = []string{"sleep", "--ns-out", marks[onHost.Spec.Containers[i].Name]}
+		}
+		ordinary := pods.Start(ctx, f, pods.Load("single"))[0]
+		pod, skip := pods.StartOptional(ctx, f, onHost)
+		if skip != "" {
+			ginkgo.Skip(skip)
+		}
+
+		entrypoints := map[string][]int{}
+		for _, c := range []string{"a", "b"} {
+			view := ps(ctx, f, pod, c)
+			init := pid1(view)
+			gomega.Expect(init.Cmdline).NotTo(gomega.HavePrefix(probe.Binary), "PID 1 seen from container %s is the node's init: %+v", c, init)
+			kubelets := view.Comm("kubelet")
+			gomega.Expect(kubelets).NotTo(gomega.BeEmpty(), "container %s sees the node's kubelet", c)
+			gomega.Expect(rootOf(view, kubelets[0].PID)).To(gomega.Equal(1), "the kubelet descends from the PID 1 container %s sees", c)
+			for _, owner := range []string{"a", "b"} {
+				found := view.Matching(marks[owner])
+				gomega.Expect(found).To(gomega.HaveLen(1), "container %s sees container %s's entrypoint", c, owner)
+				gomega.Expect(rootOf(view, found[0].PID)).To(gomega.Equal(1), "container %s's entrypoint descends from the same PID 1 as the kubelet", owner)
+				entrypoints[owner] = append(entrypoints[owner], found[0].PID)
+			}
+		}
+		for owner, pids := range entrypoints {
+			gomega.Expect(pids[1]).To(gomega.Equal(pids[0]), "containers a and b see container %s's entrypoint under one PID", owner)
+		}
+
+		// Negative, beside the control above: an ordinary pod sees none of it.
+		view := ps(ctx, f, ordinary, "main")
+		gomega.Expect(view.Comm("kubelet")).To(gomega.BeEmpty(), "an ordinary pod does not see the node's kubelet")
+		for _, mark := range marks {
+			gomega.Expect(view.Matching(mark)).To(gomega.BeEmpty(), "an ordinary pod does not see the hostPID pod's processes")
+		}
+		mine := nsOf(ctx, f, pod, "a").Namespaces["pid"]
+		gomega.Expect(nsOf(ctx, f, pod, "b").Namespaces["pid"]).To(gomega.Equal(mine), "containers a and b share one PID namespace")
+		gomega.Expect(nsOf(ctx, f, ordinary, "main").Namespaces["pid"]).NotTo(gomega.Equal(mine), "which is not an ordinary pod's")
+	})
+})
+
+// addressedSet is interfaceSet without the interfaces that carry no address: on
+// a node, the host ends of pod veths come and go as other pods do.
+func addressedSet(a probe.Addrs) []string {
+	var with probe.Addrs
+	for _, i := range a.Interfaces {
+		if len(i.Addrs) > 0 {
+			with.Interfaces = append(with.Interfaces, i)
+		}
+	}
+	return interfaceSet(with)
+}
+
+// rootOf is the pid where pid's chain of parents, as view shows it, ends.
+func rootOf(view probe.PS, pid int) int {
+	chain := view.Ancestry(pid)
+	if len(chain) == 0 {
+		return 0
+	}
+	return chain[len(chain)-1].PID
+}
