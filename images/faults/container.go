@@ -64,11 +64,25 @@ func (c *Container) namespace(t specs.LinuxNamespaceType) (*specs.LinuxNamespace
 	return nil, false
 }
 
-// JoinsNamespace reports whether the container joins an existing namespace of
-// type t (the sandbox's), rather than getting a new one or the host's.
+// JoinsNamespace reports whether the container joins the pod's namespace of type
+// t: an existing one (the sandbox's) that is not the node's. containerd gives a
+// hostNetwork/hostIPC/hostPID pod's containers a path too, to the node's own.
 func (c *Container) JoinsNamespace(t specs.LinuxNamespaceType) bool {
 	ns, ok := c.namespace(t)
-	return ok && ns.Path != ""
+	if !ok || ns.Path == "" {
+		return false
+	}
+	return !sameNamespace(ns.Path, filepath.Join(HostNamespaceDir, nsFile(t)))
+}
+
+// HostNamespaceDir holds the node's own namespaces: the fault runs in them.
+var HostNamespaceDir = "/proc/self/ns"
+
+// sameNamespace reports whether two namespace files name the same namespace.
+func sameNamespace(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
 // HostNamespace reports whether the container stays in the host's namespace of type t.
@@ -118,6 +132,25 @@ func (c *Container) PrivateEtcHosts() error {
 		m.Source = file
 	}
 	return nil
+}
+
+// HostUsers puts the container in the node's user namespace, as a runtime that
+// applies hostUsers: false to the sandbox only would: no user namespace, no
+// mappings, no ID-mapped mounts.
+func (c *Container) HostUsers() {
+	c.HostNamespaceInstead(specs.UserNamespace)
+	c.Spec.Linux.UIDMappings, c.Spec.Linux.GIDMappings = nil, nil
+	for i := range c.Spec.Mounts {
+		m := &c.Spec.Mounts[i]
+		m.UIDMappings, m.GIDMappings = nil, nil
+		kept := m.Options[:0]
+		for _, o := range m.Options {
+			if o != "idmap" && o != "ridmap" {
+				kept = append(kept, o)
+			}
+		}
+		m.Options = kept
+	}
 }
 
 // sandboxPIDPattern finds the sandbox's PID in the /proc/PID/ns/... paths

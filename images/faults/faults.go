@@ -121,6 +121,9 @@ var All = []Fault{
 		Name:     "pid-always-shared",
 		Breaks:   "app containers join the sandbox's PID namespace even without shareProcessNamespace",
 		MustFail: []string{"PID-01"},
+		MayFail: map[string]string{
+			"PID-06": "the ephemeral container sees the sandbox's and every container's processes, not only its target's",
+		},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() || c.JoinsNamespace("pid") || c.HostNamespace("pid") {
 				return nil
@@ -174,13 +177,13 @@ var All = []Fault{
 	},
 	{
 		Name:     "userns-split",
-		Breaks:   "with hostUsers: false, each container gets a user namespace of its own (same mapping) instead of the pod's",
+		Breaks:   "with hostUsers: false, only the sandbox gets the pod's user namespace: app containers run in the node's, unmapped",
 		MustFail: []string{"USER-01"},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() || !c.JoinsNamespace("user") {
 				return nil
 			}
-			c.NewNamespace("user")
+			c.HostUsers()
 			return nil
 		},
 	},

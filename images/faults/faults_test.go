@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -182,19 +183,45 @@ func TestInitPrivateOnlyTouchesInitContainers(t *testing.T) {
 	}
 }
 
-func TestUsernsSplitOnlyTouchesUserNamespacedPods(t *testing.T) {
+func TestUsernsSplitLeavesAppContainersUnmapped(t *testing.T) {
 	c := load(t, "t-userns-container")
 	apply(t, "userns-split", c)
-	if p, ok := nsPath(c, specs.UserNamespace); !ok || p != "" {
-		t.Errorf("user namespace path %q, want a new one", p)
+	if _, ok := nsPath(c, specs.UserNamespace); ok {
+		t.Error("the container still has a user namespace")
 	}
-	if len(c.Spec.Linux.UIDMappings) == 0 {
-		t.Error("mappings dropped")
+	if len(c.Spec.Linux.UIDMappings) != 0 || len(c.Spec.Linux.GIDMappings) != 0 {
+		t.Error("mappings kept")
+	}
+	for _, m := range c.Spec.Mounts {
+		if len(m.UIDMappings) != 0 || slices.Contains(m.Options, "idmap") {
+			t.Errorf("mount %s is still ID-mapped", m.Destination)
+		}
 	}
 	plain := load(t, "t-runc-container")
 	apply(t, "userns-split", plain)
 	if _, ok := nsPath(plain, specs.UserNamespace); ok {
 		t.Error("userns-split gave a user namespace to a pod without hostUsers: false")
+	}
+}
+
+func TestNamespaceFaultsSpareHostNamespaces(t *testing.T) {
+	c := load(t, "t-runc-container")
+	dir := t.TempDir()
+	HostNamespaceDir = dir
+	defer func() { HostNamespaceDir = "/proc/self/ns" }()
+	// The namespace the container joins is the node's own (a hostNetwork pod).
+	f := filepath.Join(t.TempDir(), "netns")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(f, filepath.Join(dir, "net")); err != nil {
+		t.Fatal(err)
+	}
+	ns, _ := c.namespace(specs.NetworkNamespace)
+	ns.Path = f
+	apply(t, "net-private", c)
+	if p, _ := nsPath(c, specs.NetworkNamespace); p != f {
+		t.Errorf("net-private moved a container out of the node's network namespace (path now %q)", p)
 	}
 }
 
