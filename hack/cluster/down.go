@@ -19,7 +19,7 @@ func down(o options) error {
 		logf("cluster %s does not exist", o.name)
 		return nil
 	}
-	if err := provider.Delete(o.name, o.kubeconfig); err != nil {
+	if err := deleteCluster(provider, o.name, o.kubeconfig); err != nil {
 		return fmt.Errorf("deleting cluster %s: %w", o.name, err)
 	}
 	_ = os.Remove(o.kubeconfig)

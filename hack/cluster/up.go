@@ -76,7 +76,7 @@ func up(ctx context.Context, o options) error {
 			return nil
 		}
 		logf("cluster %s: %s; recreating it", o.name, reason)
-		if err := provider.Delete(o.name, ""); err != nil {
+		if err := deleteCluster(provider, o.name, ""); err != nil {
 			return fmt.Errorf("deleting cluster %s: %w", o.name, err)
 		}
 	}
