@@ -107,9 +107,6 @@ func up(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	if err := writeStamp(ctx, client, stamp(o.image)); err != nil {
-		return err
-	}
 	if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
 		return err
 	}
@@ -121,6 +118,11 @@ func up(ctx context.Context, o options) error {
 		if err := verifyHandlers(ctx, client, o.load[0], handlers); err != nil {
 			return err
 		}
+	}
+	// Last: a cluster whose setup failed half-way carries no stamp and is
+	// recreated by the next run.
+	if err := writeStamp(ctx, client, stamp(o.image)); err != nil {
+		return err
 	}
 	logf("cluster %s: node %s Ready, kubelet %s, RuntimeClasses %s (created in %s)", o.name, node.Name,
 		node.Status.NodeInfo.KubeletVersion, strings.Join(handlers, ", "), time.Since(start).Round(time.Second))

@@ -57,14 +57,24 @@ func kernelUnder(ctx context.Context, client kubernetes.Interface, image, handle
 			}},
 		},
 	}
-	created, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
-	if err != nil {
-		return "", fmt.Errorf("creating the check pod: %w", err)
+	// A cluster just created has no default ServiceAccount yet, and admission
+	// refuses pods until it has.
+	var created *corev1.Pod
+	deadline := time.Now().Add(verifyTimeout)
+	for {
+		var err error
+		created, err = client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "serviceaccount") || time.Now().After(deadline) {
+			return "", fmt.Errorf("creating the check pod: %w", err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	defer func() {
 		_ = client.CoreV1().Pods(ns).Delete(context.WithoutCancel(ctx), created.Name, metav1.DeleteOptions{GracePeriodSeconds: &grace})
 	}()
-	deadline := time.Now().Add(verifyTimeout)
 	for {
 		p, err := client.CoreV1().Pods(ns).Get(ctx, created.Name, metav1.GetOptions{})
 		if err == nil && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed) {
