@@ -42,23 +42,27 @@ configure_runtime() {
 	fi
 }
 
-start_dockerd() {
-	[ "$(id -u)" = 0 ] || die "dockerd is not running and starting it needs root"
-	if pgrep -x dockerd >/dev/null; then
-		log "dockerd is running but does not answer yet; waiting"
-	else
-		rm -f /var/run/docker.pid
-		log "starting dockerd (log: $DOCKERD_LOG)"
-		setsid nohup /usr/sbin/dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
-	fi
-	local deadline=$((SECONDS + 60))
+# wait_dockerd SECONDS: waits until docker answers (0) or dockerd is gone (1).
+wait_dockerd() {
+	local deadline=$((SECONDS + $1))
 	until docker_answers; do
-		if ! pgrep -x dockerd >/dev/null; then
-			die "dockerd exited: $(tail -n 3 "$DOCKERD_LOG" | tr '\n' ' ')"
-		fi
-		[ $SECONDS -lt $deadline ] || die "dockerd did not answer within 60s: $(tail -n 3 "$DOCKERD_LOG" | tr '\n' ' ')"
+		pgrep -x dockerd >/dev/null || return 1
+		[ $SECONDS -lt $deadline ] || die "dockerd did not answer within $1s: $(tail -n 3 "$DOCKERD_LOG" 2>/dev/null | tr '\n' ' ')"
 		sleep 1
 	done
+}
+
+start_dockerd() {
+	[ "$(id -u)" = 0 ] || die "dockerd is not running and starting it needs root"
+	# A dockerd that is starting or shutting down: let it finish either way.
+	if pgrep -x dockerd >/dev/null; then
+		log "dockerd is running but does not answer yet; waiting"
+		wait_dockerd 60 && return 0
+	fi
+	rm -f /var/run/docker.pid
+	log "starting dockerd (log: $DOCKERD_LOG)"
+	setsid nohup /usr/sbin/dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+	wait_dockerd 60 || die "dockerd exited: $(tail -n 3 "$DOCKERD_LOG" | tr '\n' ' ')"
 }
 
 main() {
