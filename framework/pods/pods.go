@@ -65,12 +65,7 @@ func Load(name string) *v1.Pod {
 // each is Ready. It returns them as the API server last saw them.
 func Start(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
-	created := make([]*v1.Pod, 0, len(pods))
-	for _, p := range pods {
-		c, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, p, metav1.CreateOptions{})
-		e2eframework.ExpectNoError(err, "creating pod %s", p.Name)
-		created = append(created, c)
-	}
+	created := Create(ctx, f, pods...)
 	for i, p := range created {
 		ready, err := WaitReady(ctx, f, p.Name, ReadyTimeout)
 		e2eframework.ExpectNoError(err)

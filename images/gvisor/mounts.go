@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podsem/podsem/images/internal/mountinfo"
 )
 
 // Mount is one line of /proc/<pid>/mountinfo.
@@ -46,29 +48,10 @@ func ParseMountinfo(r io.Reader) ([]Mount, error) {
 		}
 		out = append(out, Mount{
 			ID: id, Parent: parent, Device: f[2],
-			Root: unescapeOctal(f[3]), Mountpoint: unescapeOctal(f[4]), FSType: g[0],
+			Root: mountinfo.Unescape(f[3]), Mountpoint: mountinfo.Unescape(f[4]), FSType: g[0],
 		})
 	}
 	return out, sc.Err()
-}
-
-// unescapeOctal undoes the kernel's \ooo escapes of space, tab, newline and backslash.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 func isCgroupFS(t string) bool { return t == "cgroup" || t == "cgroup2" }

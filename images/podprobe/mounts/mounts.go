@@ -8,9 +8,9 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/podsem/podsem/images/internal/mountinfo"
 	"github.com/podsem/podsem/images/podprobe/internal/cli"
 )
 
@@ -68,11 +68,11 @@ func Parse(r io.Reader) ([]Mount, error) {
 			return nil, fmt.Errorf("malformed mountinfo line %q", scanner.Text())
 		}
 		m := Mount{
-			Root:     unescape(fields[3]),
-			Target:   unescape(fields[4]),
+			Root:     mountinfo.Unescape(fields[3]),
+			Target:   mountinfo.Unescape(fields[4]),
 			Options:  fields[5],
 			FSType:   fields[sep+1],
-			Source:   unescape(fields[sep+2]),
+			Source:   mountinfo.Unescape(fields[sep+2]),
 			ReadOnly: slices.Contains(strings.Split(fields[5], ","), "ro"),
 		}
 		if len(fields) > sep+3 {
@@ -81,23 +81,4 @@ func Parse(r io.Reader) ([]Mount, error) {
 		list = append(list, m)
 	}
 	return list, scanner.Err()
-}
-
-// unescape undoes the kernel's octal escapes (\040 for a space, \011, \012, \134).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
