@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -89,5 +90,11 @@ func kernelUnder(ctx context.Context, client kubernetes.Interface, image, handle
 	if err != nil {
 		return "", fmt.Errorf("reading the check pod's log: %w", err)
 	}
-	return strings.TrimSpace(string(raw)), nil
+	var read struct {
+		Content string `json:"content"`
+	}
+	if err := json.Unmarshal(raw, &read); err != nil || read.Content == "" {
+		return "", fmt.Errorf("the check pod printed %q, not podprobe's file read", raw)
+	}
+	return strings.TrimSpace(read.Content), nil
 }
