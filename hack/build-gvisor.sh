@@ -21,9 +21,7 @@ GVISOR_VERSION=v0.0.0-20260905035102-160fafc42237
 
 # host_can_run_shim: CAP_SYS_RESOURCE (bit 24) in the bounding set, and cgroup v2.
 host_can_run_shim() {
-	local bnd
-	bnd=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
-	[ -n "$bnd" ] && (((0x$bnd >> 24) & 1)) && [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]
+	has_sys_resource && [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]
 }
 
 shim_wanted() {

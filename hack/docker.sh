@@ -12,19 +12,13 @@ HOST_PACKAGES=(docker.io jq)
 
 docker_answers() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
-lacks_sys_resource() {
-	local bnd
-	bnd=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
-	(( (0x$bnd >> 24 & 1) == 0 ))
-}
-
 install_packages() {
 	command -v dockerd >/dev/null && command -v jq >/dev/null && return 0
 	ensure_packages "${HOST_PACKAGES[@]}"
 }
 
 configure_runtime() {
-	lacks_sys_resource || return 0
+	! has_sys_resource || return 0
 	local real
 	real=$(command -v runc) || die "runc not found (docker.io should have installed it)"
 	mkdir -p "$(dirname "$WRAPPER")" /etc/docker
@@ -69,7 +63,7 @@ main() {
 	if docker_answers; then
 		# A dockerd started by someone else must still be able to run kind's
 		# privileged nodes on a host without CAP_SYS_RESOURCE.
-		if lacks_sys_resource && [ "$(docker info --format '{{.DefaultRuntime}}' 2>/dev/null)" != podsem-runc ]; then
+		if ! has_sys_resource && [ "$(docker info --format '{{.DefaultRuntime}}' 2>/dev/null)" != podsem-runc ]; then
 			die "dockerd runs without a runtime that drops CAP_SYS_RESOURCE, which this host lacks: stop dockerd and run \`make docker\` again"
 		fi
 		log "docker engine $(docker version --format '{{.Server.Version}}') answers"

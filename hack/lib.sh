@@ -114,3 +114,11 @@ ensure_packages() {
 # Debian packages the host needs to build the node: debootstrap for the rootfs,
 # libseccomp headers for runc.
 NODE_BUILD_PACKAGES=(debootstrap libseccomp-dev pkg-config)
+
+# has_sys_resource: whether CAP_SYS_RESOURCE (bit 24) is in this host's capability
+# bounding set; without it, privileged containers and gVisor's shim need help.
+has_sys_resource() {
+	local bnd
+	bnd=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
+	[ -n "$bnd" ] && (((0x$bnd >> 24) & 1))
+}

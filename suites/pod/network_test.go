@@ -8,6 +8,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
 	v1 "k8s.io/api/core/v1"
+	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 	admissionapi "k8s.io/pod-security-admission/api"
 
 	"github.com/podsem/podsem/framework/pods"
@@ -33,25 +34,11 @@ var _ = ginkgo.Describe("network", ginkgo.Ordered, ginkgo.ContinueOnFailure, fun
 	})
 
 	spec.It("NET-01", func(ctx context.Context) {
-		var server probe.NS
-		probe.Into(ctx, f, pair, "a", &server, "ns")
-		var d probe.Dial
-		r := probe.Run(ctx, f, pair, "b", "dial", "tcp", "127.0.0.1:"+tcpPort, "--payload", spec.Token("net01"))
-		r.Decode(&d)
-		gomega.Expect(d.Result).To(gomega.Equal("ok"), "container b dialling 127.0.0.1:%s (TCP, served by container a): %s", tcpPort, r.Describe())
-		gomega.Expect(d.Echo).To(gomega.Equal(d.Sent), "the payload came back intact")
-		gomega.Expect(d.Server.NetNS).To(gomega.Equal(server.Namespaces["net"]), "the answer came from the server in container a's network namespace")
+		echoesOverLoopback(ctx, f, pair, "a", "b", "tcp", tcpPort, "net01")
 	})
 
 	spec.It("NET-02", func(ctx context.Context) {
-		var server probe.NS
-		probe.Into(ctx, f, pair, "b", &server, "ns")
-		var d probe.Dial
-		r := probe.Run(ctx, f, pair, "a", "dial", "udp", "127.0.0.1:"+udpPort, "--payload", spec.Token("net02"))
-		r.Decode(&d)
-		gomega.Expect(d.Result).To(gomega.Equal("ok"), "container a sending to 127.0.0.1:%s (UDP, served by container b): %s", udpPort, r.Describe())
-		gomega.Expect(d.Echo).To(gomega.Equal(d.Sent), "the datagram came back intact")
-		gomega.Expect(d.Server.NetNS).To(gomega.Equal(server.Namespaces["net"]), "the answer came from the server in container b's network namespace")
+		echoesOverLoopback(ctx, f, pair, "b", "a", "udp", udpPort, "net02")
 	})
 
 	spec.It("NET-03", func(ctx context.Context) {
@@ -98,6 +85,20 @@ var _ = ginkgo.Describe("network", ginkgo.Ordered, ginkgo.ContinueOnFailure, fun
 		}
 	})
 })
+
+// echoesOverLoopback proves that client reaches the proto server in container
+// server of pod on 127.0.0.1:port, the payload coming back intact from that server.
+func echoesOverLoopback(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, server, client, proto, port, tag string) {
+	ginkgo.GinkgoHelper()
+	var srv probe.NS
+	probe.Into(ctx, f, pod, server, &srv, "ns")
+	var d probe.Dial
+	r := probe.Run(ctx, f, pod, client, "dial", proto, "127.0.0.1:"+port, "--payload", spec.Token(tag))
+	r.Decode(&d)
+	gomega.Expect(d.Result).To(gomega.Equal("ok"), "container %s dialling 127.0.0.1:%s (%s, served by container %s): %s", client, port, proto, server, r.Describe())
+	gomega.Expect(d.Echo).To(gomega.Equal(d.Sent), "the payload came back intact")
+	gomega.Expect(d.Server.NetNS).To(gomega.Equal(srv.Namespaces["net"]), "the answer came from the server in container %s's network namespace", server)
+}
 
 // interfaceSet is every interface as "name addr,addr" (sorted), for comparison.
 func interfaceSet(a probe.Addrs) []string {
