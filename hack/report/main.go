@@ -8,19 +8,19 @@
 // gate prints one line per failed spec and exits 0 only when every failure is a
 // known divergence of the profile (with no profile: when nothing failed). render
 // writes DIR/report.md and DIR/report.html, the matrix of catalogue IDs by run.
-// failed prints the IDs of the failed specs, for make e2e-rerun.
+// failed prints the IDs of the failed specs, for make e2e-rerun. The logic is
+// in framework/report, so that a launcher can gate and render in-process.
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
-	"github.com/podsem/podsem/framework/catalogue"
 	"github.com/podsem/podsem/framework/profiles"
+	"github.com/podsem/podsem/framework/report"
 )
 
 func main() {
@@ -55,7 +55,7 @@ func usage(w io.Writer) {
 }
 
 // runFlags collects repeated --run/--report values, NAME=path or a bare path.
-type runFlags []struct{ name, path string }
+type runFlags []report.NamedPath
 
 func (f *runFlags) String() string { return "" }
 
@@ -68,26 +68,12 @@ func (f *runFlags) Set(v string) error {
 		return fmt.Errorf("want NAME=path/report.json, got %q", v)
 	}
 	for _, r := range *f {
-		if r.name == name {
+		if r.Name == name {
 			return fmt.Errorf("run %s given twice", name)
 		}
 	}
-	*f = append(*f, struct{ name, path string }{name, path})
+	*f = append(*f, report.NamedPath{Name: name, Path: path})
 	return nil
-}
-
-// load reads every run; an unreadable report is a run with a problem and no
-// specs, so the gate fails on it and the matrix shows its column as not run.
-func (f runFlags) load() []*run {
-	var runs []*run
-	for _, rf := range f {
-		r, err := readRun(rf.name, rf.path)
-		if err != nil {
-			r = &run{Name: rf.name, Path: rf.path, Specs: map[string]*spec{}, Problems: []string{"no usable report: " + err.Error()}}
-		}
-		runs = append(runs, r)
-	}
-	return runs
 }
 
 func loadProfile(name string) (*profiles.Profile, error) {
@@ -126,12 +112,12 @@ func gateCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[podsem] error: report gate: %v\n", err)
 		return 2
 	}
-	v := gate(runs.load(), p)
+	v := report.Gate(report.LoadRuns(runs), p)
 	for _, l := range v.Lines {
 		fmt.Fprintln(stdout, l)
 	}
-	fmt.Fprintln(stdout, v.summary(p))
-	if !v.ok() {
+	fmt.Fprintln(stdout, v.Summary(p))
+	if !v.OK() {
 		return 1
 	}
 	return 0
@@ -143,7 +129,7 @@ func renderCmd(args []string, stderr io.Writer) int {
 	fs.Var(&runs, "run", "NAME=path/report.json, one column of the matrix; repeatable")
 	profile := fs.String("profile", "", "known-divergence profile: "+strings.Join(profiles.Names(), ", ")+", or a YAML file")
 	out := fs.String("out", "", "directory for report.md and report.html")
-	var m meta
+	var m report.Meta
 	fs.StringVar(&m.Kubernetes, "kubernetes-version", "", "the Kubernetes version go.mod pins, shown when no run's preflight names the cluster's")
 	fs.StringVar(&m.Kind, "kind-version", "", "the kind version, when the cluster is the kind one")
 	if !parse(fs, args, stderr) {
@@ -158,8 +144,7 @@ func renderCmd(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[podsem] error: report render: %v\n", err)
 		return 2
 	}
-	mx := buildMatrix(catalogue.Entries, runs.load(), p, m)
-	if err := writeReports(*out, mx); err != nil {
+	if err := report.Render(*out, report.LoadRuns(runs), p, m); err != nil {
 		fmt.Fprintf(stderr, "[podsem] error: report render: %v\n", err)
 		return 1
 	}
@@ -177,7 +162,7 @@ func failedCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "[podsem] error: report failed: no --report given")
 		return 2
 	}
-	ids, err := failedIDs(*path)
+	ids, err := report.FailedIDs(*path)
 	if err != nil {
 		fmt.Fprintf(stderr, "[podsem] error: report failed: %v\n", err)
 		return 1
@@ -186,23 +171,4 @@ func failedCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, id)
 	}
 	return 0
-}
-
-// failedIDs lists the failed specs of a report. A run that failed outside any
-// spec (a failed BeforeSuite, say) has nothing to rerun by ID: that is an error.
-func failedIDs(path string) ([]string, error) {
-	r, err := readRun(path, path)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, e := range catalogue.Entries {
-		if r.Specs[e.ID].failed() {
-			ids = append(ids, e.ID)
-		}
-	}
-	if len(ids) == 0 && len(r.Problems) > 0 {
-		return nil, errors.New("the run failed outside the specs, so there is nothing to rerun by ID (" + strings.Join(r.Problems, "; ") + "): run make e2e")
-	}
-	return ids, nil
 }

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"bytes"
@@ -19,9 +19,17 @@ import (
 	"github.com/podsem/podsem/framework/profiles"
 )
 
-// meta is what the reports cannot tell: the go.mod pin of Kubernetes (for runs
+// Meta is what the reports cannot tell: the go.mod pin of Kubernetes (for runs
 // whose preflight did not report the cluster's version) and the kind version.
-type meta struct{ Kubernetes, Kind string }
+// Either may be empty.
+type Meta struct{ Kubernetes, Kind string }
+
+// Render writes dir/report.md and dir/report.html, the matrix of every
+// catalogue entry by run, judged against p (nil: no profile). dir is created
+// if need be.
+func Render(dir string, runs []*Run, p *profiles.Profile, m Meta) error {
+	return writeReports(dir, buildMatrix(catalogue.Entries, runs, p, m))
+}
 
 // matrix is everything report.md and report.html show.
 type matrix struct {
@@ -68,13 +76,15 @@ type cell struct {
 	Profile                   string
 	Div                       *profiles.Divergence
 	Message, Location         string
-	Entries                   []entry
+	Entries                   []Entry
 }
 
 // Class is the cell's CSS class.
 func (c *cell) Class() string { return strings.ReplaceAll(string(c.Outcome), " ", "-") }
 
-func buildMatrix(entries []catalogue.Entry, runs []*run, p *profiles.Profile, m meta) *matrix {
+// buildMatrix takes the entries as a parameter so that tests can render a small
+// fixed catalogue.
+func buildMatrix(entries []catalogue.Entry, runs []*Run, p *profiles.Profile, m Meta) *matrix {
 	mx := &matrix{Profile: p, Kind: m.Kind}
 
 	var first time.Time
@@ -96,9 +106,9 @@ func buildMatrix(entries []catalogue.Entry, runs []*run, p *profiles.Profile, m 
 	}
 
 	for _, r := range runs {
-		v := gate([]*run{r}, p)
+		v := Gate([]*Run{r}, p)
 		rv := runView{Name: r.Name, Tally: count(r, entries, p), Cluster: r.Cluster, Problems: r.Problems, Verdict: "pass"}
-		if !v.ok() {
+		if !v.OK() {
 			rv.Verdict = "FAIL"
 		}
 		if !r.Start.IsZero() {
@@ -110,8 +120,8 @@ func buildMatrix(entries []catalogue.Entry, runs []*run, p *profiles.Profile, m 
 			mx.Problems = append(mx.Problems, r.Name+": "+prob)
 		}
 	}
-	all := gate(runs, p)
-	mx.Verdict, mx.OK = all.summary(p), all.ok()
+	all := Gate(runs, p)
+	mx.Verdict, mx.OK = all.Summary(p), all.OK()
 
 	for _, e := range entries {
 		if len(mx.Areas) == 0 || mx.Areas[len(mx.Areas)-1].Name != e.Area {
@@ -142,7 +152,7 @@ var failLabels = map[types.SpecState]string{
 	types.SpecStateAborted:     "FAIL (aborted)",
 }
 
-func newCell(r *run, e catalogue.Entry, p *profiles.Profile) *cell {
+func newCell(r *Run, e catalogue.Entry, p *profiles.Profile) *cell {
 	o, d := judge(r, e.ID, p)
 	c := &cell{Run: r.Name, ID: e.ID, Semantic: e.Semantic, Outcome: o, Label: string(o), Div: d,
 		Anchor: "c-" + anchorSafe(r.Name) + "-" + e.ID}

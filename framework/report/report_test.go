@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"bytes"
@@ -29,15 +29,17 @@ var testEntries = []catalogue.Entry{
 	{ID: "PID-02", Area: "pid", Level: catalogue.Optional, Semantic: "PID 1 is the sandbox | with shareProcessNamespace"},
 }
 
-func runsOf(t *testing.T, specs ...string) []*run {
-	t.Helper()
-	var f runFlags
+// runsOf loads runs given as NAME=path or a bare path, as the command line does.
+func runsOf(specs ...string) []*Run {
+	var pairs []NamedPath
 	for _, s := range specs {
-		if err := f.Set(s); err != nil {
-			t.Fatal(err)
+		name, path, ok := strings.Cut(s, "=")
+		if !ok {
+			name, path = s, s
 		}
+		pairs = append(pairs, NamedPath{Name: name, Path: path})
 	}
-	return f.load()
+	return LoadRuns(pairs)
 }
 
 func profileOf(t *testing.T, ids ...string) *profiles.Profile {
@@ -79,10 +81,10 @@ func TestGate(t *testing.T) {
 		if tc.listed != nil {
 			p = profileOf(t, tc.listed...)
 		}
-		v := gate(runsOf(t, tc.reports...), p)
+		v := Gate(runsOf(tc.reports...), p)
 		out := strings.Join(v.Lines, "\n")
-		if v.ok() != tc.ok {
-			t.Errorf("%s: ok %v, want %v:\n%s", tc.name, v.ok(), tc.ok, out)
+		if v.OK() != tc.ok {
+			t.Errorf("%s: ok %v, want %v:\n%s", tc.name, v.OK(), tc.ok, out)
 		}
 		for _, want := range tc.lines {
 			if !strings.Contains(out, want) {
@@ -92,33 +94,15 @@ func TestGate(t *testing.T) {
 	}
 }
 
-func TestGateExitCodes(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want int
-	}{
-		{[]string{"--report", "testdata/runc.json"}, 0},
-		{[]string{"--report", "testdata/sandboxed.json"}, 1},
-		{[]string{"--report", "testdata/sandboxed.json", "--profile", "testdata/testing.yaml"}, 1},
-		{[]string{"--report", "testdata/runc.json", "--profile", "nosuch"}, 2},
-		{[]string{}, 2},
-	} {
-		var out, errs bytes.Buffer
-		if got := gateCmd(tc.args, &out, &errs); got != tc.want {
-			t.Errorf("gate %v: exit %d, want %d\n%s%s", tc.args, got, tc.want, out.String(), errs.String())
-		}
-	}
-}
-
 func TestFailedIDs(t *testing.T) {
-	ids, err := failedIDs("testdata/sandboxed.json")
+	ids, err := FailedIDs("testdata/sandboxed.json")
 	if err != nil || strings.Join(ids, " ") != "NET-01 NET-02 IPC-03 FS-03" {
 		t.Errorf("sandboxed: %v %v", ids, err)
 	}
-	if ids, err := failedIDs("testdata/runc.json"); err != nil || len(ids) != 0 {
+	if ids, err := FailedIDs("testdata/runc.json"); err != nil || len(ids) != 0 {
 		t.Errorf("runc: %v %v", ids, err)
 	}
-	if _, err := failedIDs("testdata/broken.json"); err == nil {
+	if _, err := FailedIDs("testdata/broken.json"); err == nil {
 		t.Error("broken: a run that failed outside the specs must be an error, not an empty list")
 	}
 }
@@ -130,7 +114,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	html, err := renderHTML(buildMatrix(testEntries, runsOf(t, "runc=testdata/runc.json", "sandboxed=testdata/sandboxed.json"), p, meta{}))
+	html, err := renderHTML(buildMatrix(testEntries, runsOf("runc=testdata/runc.json", "sandboxed=testdata/sandboxed.json"), p, Meta{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,18 +139,21 @@ func TestRenderGolden(t *testing.T) {
 		name    string
 		runs    []string
 		profile string
-		meta    meta
+		meta    Meta
 	}{
 		// The Kubernetes version comes from runc's preflight entry, not the flag.
-		{"matrix", []string{"runc=testdata/runc.json", "sandboxed=testdata/sandboxed.json"}, "testdata/testing.yaml", meta{Kubernetes: "v0.0.0-unused", Kind: "v0.33.0"}},
+		{"matrix", []string{"runc=testdata/runc.json", "sandboxed=testdata/sandboxed.json"}, "testdata/testing.yaml", Meta{Kubernetes: "v0.0.0-unused", Kind: "v0.33.0"}},
 		// No profile, no preflight entry, a run that never got to its specs.
-		{"unprofiled", []string{"sandboxed=testdata/sandboxed.json", "broken=testdata/broken.json"}, "", meta{Kubernetes: "v1.37.2"}},
+		{"unprofiled", []string{"sandboxed=testdata/sandboxed.json", "broken=testdata/broken.json"}, "", Meta{Kubernetes: "v1.37.2"}},
 	} {
-		p, err := loadProfile(tc.profile)
-		if err != nil {
-			t.Fatal(err)
+		var p *profiles.Profile
+		if tc.profile != "" {
+			var err error
+			if p, err = profiles.Load(tc.profile); err != nil {
+				t.Fatal(err)
+			}
 		}
-		mx := buildMatrix(testEntries, runsOf(t, tc.runs...), p, tc.meta)
+		mx := buildMatrix(testEntries, runsOf(tc.runs...), p, tc.meta)
 		md, err := renderMarkdown(mx)
 		if err != nil {
 			t.Fatal(err)
@@ -190,10 +177,10 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (go test ./hack/report -update writes it)", err)
+		t.Fatalf("%v (go test ./framework/report -update writes it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the rendering; if the change is intended, go test ./hack/report -update\n%s", path, firstDiff(string(want), string(got)))
+		t.Errorf("%s differs from the rendering; if the change is intended, go test ./framework/report -update\n%s", path, firstDiff(string(want), string(got)))
 	}
 }
 
@@ -213,4 +200,24 @@ func firstDiff(want, got string) string {
 		}
 	}
 	return ""
+}
+
+// Render is what a launcher calls: the whole catalogue, both files.
+func TestRender(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := Render(dir, runsOf("runc=testdata/runc.json"), nil, Meta{Kubernetes: "v1.37.2"}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range catalogue.Entries {
+		if !bytes.Contains(md, []byte("| "+e.ID+" |")) {
+			t.Errorf("report.md has no row for %s", e.ID)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
+		t.Error(err)
+	}
 }

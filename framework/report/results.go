@@ -1,7 +1,13 @@
-package main
+// Package report turns the suite's Ginkgo JSON reports into what CI gates on and
+// runtime vendors share: a gate verdict against a known-divergence profile, the
+// matrix of catalogue IDs by run as report.md and report.html, and the IDs of
+// the failed specs. hack/report is its command line; a launcher can call it
+// in-process.
+package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,27 +20,27 @@ import (
 	"github.com/podsem/podsem/framework/profiles"
 )
 
-// spec is what one run recorded for one catalogue ID.
-type spec struct {
+// Spec is what one run recorded for one catalogue ID.
+type Spec struct {
 	ID      string
 	State   types.SpecState
 	RunTime time.Duration
 	// Message is the failure message, or the skip reason.
 	Message  string
 	Location string
-	Entries  []entry
+	Entries  []Entry
 }
 
-// entry is one report entry: a container's probe output, a pod summary.
-type entry struct{ Name, Value string }
+// Entry is one report entry: a container's probe output, a pod summary.
+type Entry struct{ Name, Value string }
 
-func (s *spec) failed() bool { return s != nil && s.State.Is(types.SpecStateFailureStates) }
+func (s *Spec) failed() bool { return s != nil && s.State.Is(types.SpecStateFailureStates) }
 
-// run is one suite run: a RuntimeClass (or any name) and its report.
-type run struct {
+// Run is one suite run: a RuntimeClass (or any name) and its report.
+type Run struct {
 	Name     string
 	Path     string
-	Specs    map[string]*spec
+	Specs    map[string]*Spec
 	Start    time.Time
 	Wall     time.Duration
 	Filter   string // the run's label filter, to explain specs it did not select
@@ -42,18 +48,18 @@ type run struct {
 	Problems []string
 }
 
-// readRun decodes a ginkgo JSON report. Failures outside catalogue specs (a
+// ReadRun decodes a ginkgo JSON report. Failures outside catalogue specs (a
 // failed BeforeSuite, an interrupted suite) become Problems: the gate fails on them.
-func readRun(name, path string) (*run, error) {
+func ReadRun(name, path string) (*Run, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var reports []types.Report
 	if err := json.Unmarshal(raw, &reports); err != nil {
-		return nil, fmt.Errorf("decoding %s: %v", path, err)
+		return nil, fmt.Errorf("decoding %s: %w", path, err)
 	}
-	r := &run{Name: name, Path: path, Specs: map[string]*spec{}}
+	r := &Run{Name: name, Path: path, Specs: map[string]*Spec{}}
 	problems := map[string]bool{}
 	problem := func(p string) {
 		if !problems[p] {
@@ -88,7 +94,7 @@ func readRun(name, path string) (*run, error) {
 				}
 				continue
 			}
-			s := &spec{ID: id, State: sr.State, RunTime: sr.RunTime, Message: sr.Failure.Message}
+			s := &Spec{ID: id, State: sr.State, RunTime: sr.RunTime, Message: sr.Failure.Message}
 			if sr.Failure.ForwardedPanic != "" {
 				s.Message = strings.TrimSpace(s.Message + "\npanic: " + sr.Failure.ForwardedPanic)
 			}
@@ -99,7 +105,7 @@ func readRun(name, path string) (*run, error) {
 				s.Message = "pending"
 			}
 			for _, e := range sr.ReportEntries {
-				s.Entries = append(s.Entries, entry{e.Name, e.Value.Representation})
+				s.Entries = append(s.Entries, Entry{e.Name, e.Value.Representation})
 			}
 			// One spec per ID; should a report hold two, the failure is what counts.
 			if prev := r.Specs[id]; prev == nil || !prev.failed() {
@@ -115,6 +121,44 @@ func readRun(name, path string) (*run, error) {
 		problem("the report holds no catalogue spec")
 	}
 	return r, nil
+}
+
+// NamedPath names one report: the run's name (a RuntimeClass, say) and the
+// path of its Ginkgo JSON report.
+type NamedPath struct{ Name, Path string }
+
+// LoadRuns reads every run; an unreadable report is a run with a problem and no
+// specs, so the gate fails on it and the matrix shows its column as not run.
+func LoadRuns(pairs []NamedPath) []*Run {
+	var runs []*Run
+	for _, np := range pairs {
+		r, err := ReadRun(np.Name, np.Path)
+		if err != nil {
+			r = &Run{Name: np.Name, Path: np.Path, Specs: map[string]*Spec{}, Problems: []string{"no usable report: " + err.Error()}}
+		}
+		runs = append(runs, r)
+	}
+	return runs
+}
+
+// FailedIDs lists the failed specs of a report, in catalogue order. A run that
+// failed outside any spec (a failed BeforeSuite, say) has nothing to rerun by
+// ID: that is an error.
+func FailedIDs(path string) ([]string, error) {
+	r, err := ReadRun(path, path)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range catalogue.Entries {
+		if r.Specs[e.ID].failed() {
+			ids = append(ids, e.ID)
+		}
+	}
+	if len(ids) == 0 && len(r.Problems) > 0 {
+		return nil, errors.New("the run failed outside the specs, so there is nothing to rerun by ID (" + strings.Join(r.Problems, "; ") + "): run make e2e")
+	}
+	return ids, nil
 }
 
 // idOf finds the catalogue ID a spec text starts with.
@@ -162,7 +206,7 @@ const (
 )
 
 // judge says how the spec of id fared in r, against profile p (nil: none).
-func judge(r *run, id string, p *profiles.Profile) (outcome, *profiles.Divergence) {
+func judge(r *Run, id string, p *profiles.Profile) (outcome, *profiles.Divergence) {
 	s := r.Specs[id]
 	d, listed := p.Lookup(id)
 	var div *profiles.Divergence
@@ -186,7 +230,7 @@ func judge(r *run, id string, p *profiles.Profile) (outcome, *profiles.Divergenc
 
 // skipReason says why a spec was skipped: its own message, or that the run's
 // filter did not select it.
-func (r *run) skipReason(s *spec) string {
+func (r *Run) skipReason(s *Spec) string {
 	switch {
 	case s.Message != "":
 		return s.Message
@@ -201,7 +245,7 @@ type tally struct {
 	Passed, Failed, Known, ListedPassed, Skipped, NotRun int
 }
 
-func count(r *run, entries []catalogue.Entry, p *profiles.Profile) tally {
+func count(r *Run, entries []catalogue.Entry, p *profiles.Profile) tally {
 	var t tally
 	for _, e := range entries {
 		switch o, _ := judge(r, e.ID, p); o {

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"fmt"
@@ -8,8 +8,8 @@ import (
 	"github.com/podsem/podsem/framework/profiles"
 )
 
-// verdict is the gate's judgement over one or more runs.
-type verdict struct {
+// Verdict is the gate's judgement over one or more runs.
+type Verdict struct {
 	Lines        []string
 	Unlisted     int // failed specs the profile does not list
 	Known        int // failed specs the profile lists
@@ -17,11 +17,14 @@ type verdict struct {
 	Problems     int // failures outside catalogue specs, missing reports
 }
 
-func (v verdict) ok() bool { return v.Unlisted == 0 && v.Problems == 0 }
+// OK says whether the gate passes: every failed spec is listed in the profile
+// and nothing failed outside the specs.
+func (v Verdict) OK() bool { return v.Unlisted == 0 && v.Problems == 0 }
 
-func (v verdict) summary(p *profiles.Profile) string {
+// Summary is the gate's last line, "gate: pass: ..." or "gate: FAIL: ...".
+func (v Verdict) Summary(p *profiles.Profile) string {
 	state := "pass"
-	if !v.ok() {
+	if !v.OK() {
 		state = "FAIL"
 	}
 	var parts []string
@@ -47,11 +50,11 @@ func (v verdict) summary(p *profiles.Profile) string {
 	return fmt.Sprintf("gate: %s: %s", state, strings.Join(parts, ", "))
 }
 
-// gate judges runs against p (nil: no profile, so any failure fails): one line
+// Gate judges runs against p (nil: no profile, so any failure fails): one line
 // per failed spec, per listed spec that passed, and per suite problem. A timed
 // out, panicked or interrupted spec is a failure like any other.
-func gate(runs []*run, p *profiles.Profile) verdict {
-	var v verdict
+func Gate(runs []*Run, p *profiles.Profile) Verdict {
+	var v Verdict
 	for _, r := range runs {
 		in := ""
 		if len(runs) > 1 || r.Name != r.Path {
