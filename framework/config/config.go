@@ -37,10 +37,16 @@ type Settings struct {
 	// Profile names the known-divergence profile (framework/profiles) the run is
 	// judged against, or a YAML file; empty: none.
 	Profile string
+	// ImageHelp is what the preflight tells a user whose nodes lack the image: how
+	// to get it there. It depends on how the suite was started (make, the kit).
+	ImageHelp string
 }
 
+// DefaultImageHelp is the advice for runs started from the repository.
+const DefaultImageHelp = "run `make images` (kind), or load/push it and pass --podsem.pull-policy=IfNotPresent"
+
 // Current is what the flags said; read it after AfterReadingAllFlags.
-var Current = Settings{Image: DefaultImage, PullPolicy: v1.PullNever}
+var Current = Settings{Image: DefaultImage, PullPolicy: v1.PullNever, ImageHelp: DefaultImageHelp}
 
 var pullPolicy = string(v1.PullNever)
 
@@ -53,6 +59,7 @@ func Register(fs *flag.FlagSet) {
 	fs.BoolVar(&Current.CheckCatalogue, "podsem.check-catalogue", false, "only check that every catalogue ID has exactly one spec with its labels, then exit")
 	fs.BoolVar(&Current.Clean, "podsem.clean", false, "only delete the namespaces earlier podsem runs left behind, then exit")
 	fs.DurationVar(&Current.CleanOlderThan, "podsem.clean-older-than", 0, "with --podsem.clean: only namespaces older than this (0: all)")
+	fs.StringVar(&Current.ImageHelp, "podsem.image-help", Current.ImageHelp, "what the preflight advises when the nodes lack the image")
 	fs.StringVar(&Current.Profile, "podsem.profile", "", "known-divergence profile the run is judged against: "+strings.Join(profiles.Names(), ", ")+", or a YAML file (empty: none)")
 }
 

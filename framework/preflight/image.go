@@ -17,14 +17,16 @@ const imageCheckTimeout = 15 * time.Second
 
 // imageRuns starts one podprobe container with the suite's image, pull policy and
 // RuntimeClass, in a namespace of its own, and reports why it does not run:
-// the image is not on the node (ErrImageNeverPull), or the runtime refuses it.
-func imageRuns(ctx context.Context, client kubernetes.Interface, s config.Settings) error {
+// the image is not on the node (ErrImageNeverPull), cannot be pulled, or the
+// runtime refuses it. A pull still under way at the deadline is not an error: a
+// slow registry is not a broken one. It says how the image was checked.
+func imageRuns(ctx context.Context, client kubernetes.Interface, s config.Settings) (string, error) {
 	ns, err := client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		GenerateName: "podsem-preflight-",
 		Labels:       map[string]string{frameworkLabel: "podsem-preflight"},
 	}}, metav1.CreateOptions{})
 	if err != nil {
-		return fmt.Errorf("creating the image check namespace: %s", reason(err))
+		return "", fmt.Errorf("creating the image check namespace: %s", reason(err))
 	}
 	defer func() {
 		_ = client.CoreV1().Namespaces().Delete(context.WithoutCancel(ctx), ns.Name, metav1.DeleteOptions{})
@@ -43,28 +45,44 @@ func imageRuns(ctx context.Context, client kubernetes.Interface, s config.Settin
 		pod.Spec.RuntimeClassName = &s.RuntimeClass
 	}
 	if _, err := client.CoreV1().Pods(ns.Name).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("creating the image check pod: %s", reason(err))
+		return "", fmt.Errorf("creating the image check pod: %s", reason(err))
 	}
 	deadline := time.Now().Add(imageCheckTimeout)
-	last := "not scheduled"
+	last, pulling := "not scheduled", false
 	for time.Now().Before(deadline) {
 		p, err := client.CoreV1().Pods(ns.Name).Get(ctx, pod.Name, metav1.GetOptions{})
 		if err == nil && len(p.Status.ContainerStatuses) > 0 {
 			st := p.Status.ContainerStatuses[0].State
 			switch {
 			case st.Running != nil:
-				return nil
+				return "checked with a pod", nil
 			case st.Waiting != nil && (st.Waiting.Reason == "ErrImageNeverPull" || st.Waiting.Reason == "ErrImagePull" || st.Waiting.Reason == "ImagePullBackOff"):
-				return fmt.Errorf("image %s is not on the node (%s) and pull policy is %s: run `make images` (kind), or load/push it and pass --podsem.pull-policy=IfNotPresent", s.Image, st.Waiting.Reason, s.PullPolicy)
+				if st.Waiting.Reason == "ErrImageNeverPull" {
+					return "", fmt.Errorf("image %s is not on the node and pull policy is Never: %s", s.Image, s.ImageHelp)
+				}
+				return "", fmt.Errorf("image %s is not on the node and the node cannot pull it (%s: %s): %s", s.Image, st.Waiting.Reason, trim(firstLine(st.Waiting.Message), 160), s.ImageHelp)
 			case st.Waiting != nil && st.Waiting.Reason != "" && st.Waiting.Reason != "ContainerCreating":
 				last = st.Waiting.Reason + ": " + firstLine(st.Waiting.Message)
+			default:
+				last, pulling = "being created", true
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("image check pod not running: %s", last)
+			return "", fmt.Errorf("image check pod not running: %s", last)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("a pod with image %s and RuntimeClass %s is not running within %s: %s", s.Image, runtimeClassName(s), imageCheckTimeout, last)
+	if s.PullPolicy != v1.PullNever && pulling {
+		return "still pulling when the preflight ended", nil
+	}
+	return "", fmt.Errorf("a pod with image %s and RuntimeClass %s is not running within %s: %s", s.Image, runtimeClassName(s), imageCheckTimeout, last)
+}
+
+// trim shortens s to n bytes, marking the cut.
+func trim(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -81,18 +81,20 @@ func Run(ctx context.Context, kubeconfig string, s config.Settings) (string, err
 			return "", fmt.Errorf("listing nodes: %s", reason(err))
 		}
 		schedulable := Schedulable(nodes.Items)
-		if len(schedulable) > 0 && (s.PullPolicy != v1.PullNever || anyHasImage(schedulable, s.Image)) {
+		// With pull policy Always the node's copy does not count: the pod must pull.
+		if len(schedulable) > 0 && s.PullPolicy != v1.PullAlways && anyHasImage(schedulable, s.Image) {
 			return fmt.Sprintf("cluster %s (Kubernetes %s), %d schedulable node(s), RuntimeClass %s, image %s",
 				host(cfg), version.GitVersion, len(schedulable), runtimeClassName(s), s.Image), nil
 		}
 		if len(schedulable) > 0 && time.Since(start) > statusGrace {
 			// Node status lists images with a delay of up to a minute; a pod that
 			// uses the image is the authority.
-			if err := imageRuns(ctx, client, s); err != nil {
+			checked, err := imageRuns(ctx, client, s)
+			if err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("cluster %s (Kubernetes %s), %d schedulable node(s), RuntimeClass %s, image %s (checked with a pod)",
-				host(cfg), version.GitVersion, len(schedulable), runtimeClassName(s), s.Image), nil
+			return fmt.Sprintf("cluster %s (Kubernetes %s), %d schedulable node(s), RuntimeClass %s, image %s (%s)",
+				host(cfg), version.GitVersion, len(schedulable), runtimeClassName(s), s.Image, checked), nil
 		}
 		select {
 		case <-ctx.Done():

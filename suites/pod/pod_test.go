@@ -50,7 +50,7 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			exit(3, "clean: "+err.Error())
 		}
-		fmt.Fprintf(os.Stderr, "[podsem] clean: deleted %d namespace(s) left by earlier runs %s\n", len(deleted), strings.Join(deleted, " "))
+		fmt.Fprintf(os.Stderr, "[podsem] clean: deleted %d namespace(s) left by earlier runs%s\n", len(deleted), strings.TrimRight(" "+strings.Join(deleted, " "), " "))
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
