@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Prints the kind node image reference: podsem/kind-node:<kubernetes version>-<hash>,
 # the hash covering every input of the node build (pinned versions, the Go toolchain,
-# the node's sources under images/kind-node, images/faults and images/gvisor, go.sum, and the
-# scripts that build it). Same inputs, same tag: the build is skipped.
+# the node's sources under images/kind-node, images/faults and images/gvisor, the versions
+# of the modules the node's Go programs are built from, and the scripts that build it).
+# Same inputs, same tag: the build is skipped. A go.sum change for the suite alone does
+# not rebuild the node.
 source "$(dirname "$0")/lib.sh"
 
 version=$(gomod_version k8s.io/kubernetes)
@@ -13,7 +15,9 @@ hash=$(
 		echo "kind $(gomod_version sigs.k8s.io/kind)"
 		go env GOVERSION
 		echo "gvisor-shim $("$ROOT/hack/build-gvisor.sh" --shim-wanted)"
-		find images/kind-node images/faults images/gvisor go.sum hack/lib.sh hack/build-*.sh hack/node-image-tag.sh hack/docker -type f | LC_ALL=C sort |
+		go list -deps -f '{{with .Module}}{{.Path}} {{.Version}}{{end}}' ./images/faults/... ./images/gvisor/... | LC_ALL=C sort -u
+		find images/kind-node images/faults images/gvisor hack/lib.sh hack/node-image-tag.sh hack/docker \
+			hack/build-{kubernetes,runtime,rootfs,control-plane,gvisor,node-image}.sh -type f | LC_ALL=C sort |
 			while read -r f; do echo "$f $(sha256sum < "$f")"; done
 	} | sha256sum | cut -c1-12
 )
