@@ -92,7 +92,7 @@ e2e-faults: kind-up images $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/faults ## the su
 
 ## --- reports ---
 
-$(BIN)/report: $(call GO_SOURCES,hack/report framework/catalogue framework/profiles)
+$(BIN)/report: $(call GO_SOURCES,hack/report framework/report framework/catalogue framework/profiles) $(wildcard framework/report/*.tmpl)
 	@$(TIMED) "build bin/report" go build -o $@ ./hack/report
 
 # With PROFILE set, hack/e2e.sh leaves the exit status to bin/report gate.
@@ -121,3 +121,13 @@ e2e-rerun: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report ## run aga
 	if [ -z "$$ids" ]; then echo "[podsem] e2e-rerun: no spec failed in _artifacts/report.json, nothing to run again"; exit 0; fi; \
 	ids=$$(echo $$ids); echo "[podsem] e2e-rerun: running again $$ids"; \
 	LABELS="$${ids// / || }" hack/e2e.sh
+
+## --- the vendor kit ---
+
+.PHONY: dist
+dist: docker ## the vendor kit: _dist/podsem-<version>-linux-amd64.tar.gz (launcher, static suite, images, sonobuoy plugin)
+	@hack/build-dist.sh >/dev/null
+
+.PHONY: e2e-kit
+e2e-kit: $(E2E_CLUSTER) ## the kit from its tarball alone (no Go on PATH) against the cluster: list, bad input, podsem run; reports in _artifacts/kit
+	@hack/e2e-kit.sh "$$(hack/build-dist.sh)"

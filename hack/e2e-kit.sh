@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Proves the vendor kit from the extracted tarball alone, as a vendor would use
+# it: no repository, no Go on PATH. It imports the kit's fixture image on every
+# node of the kind cluster the way an air-gapped node would (ctr images import),
+# checks `podsem version` and `podsem list` (every catalogue ID), that bad input
+# gives one error line within 20 s (bad kubeconfig, missing RuntimeClass, an
+# image the nodes lack, an unknown flag value), and that `podsem run` against
+# RUNTIME_CLASS passes and writes every report.
+#
+# Usage: hack/e2e-kit.sh KIT.tar.gz   Environment: KUBECONFIG (bin/kubeconfig),
+# CLUSTER_NAME (podsem), RUNTIME_CLASS (runc), ARTIFACTS (_artifacts/kit).
+source "$(dirname "$0")/lib.sh"
+
+kit=${1:?usage: hack/e2e-kit.sh KIT.tar.gz}
+kubeconfig=${KUBECONFIG:-$ROOT/bin/kubeconfig}
+cluster=${CLUSTER_NAME:-podsem}
+runtime_class=${RUNTIME_CLASS:-runc}
+artifacts=${ARTIFACTS:-$ROOT/_artifacts/kit}
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+tar -xzf "$kit" -C "$WORK"
+dir=$(echo "$WORK"/podsem-*)
+[ -x "$dir/podsem" ] || die "$kit holds no podsem launcher"
+
+# The vendor's shell: the kit's directory, no Go, no ginkgo, a home of its own.
+vendor() { (cd "$dir" && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$WORK/home" "$@"); }
+if vendor sh -c 'command -v go || command -v ginkgo' >/dev/null; then
+	die "the vendor's PATH still finds go or ginkgo"
+fi
+
+nodes=$(docker ps --filter "label=io.x-k8s.kind.cluster=$cluster" --format '{{.Names}}')
+[ -n "$nodes" ] || die "no node of kind cluster $cluster runs (make kind-up)"
+for node in $nodes; do
+	step "import images/podprobe.tar on $node (ctr -n k8s.io images import)" quiet \
+		docker exec -i "$node" ctr -n k8s.io images import - <"$dir/images/podprobe.tar"
+done
+
+failures=0
+fail() { log "FAIL: $*"; failures=$((failures + 1)); }
+
+version=$(vendor ./podsem version) || fail "podsem version exited $?"
+grep -q "^kubernetes $(gomod_version k8s.io/kubernetes)$" <<<"$version" ||
+	fail "podsem version does not name the pinned Kubernetes: $version"
+log "podsem version: $(head -1 <<<"$version")"
+
+want=$(cd "$ROOT" && grep -oE '\{"[A-Z]+-[0-9]+"' framework/catalogue/catalogue.go | tr -d '{"' | sort)
+got=$(vendor ./podsem list | awk 'NR > 1 {print $1}' | sort)
+[ "$got" = "$want" ] || fail "podsem list does not print the catalogue: $(diff <(echo "$want") <(echo "$got") | tr '\n' ' ')"
+log "podsem list: $(wc -l <<<"$got") catalogue IDs"
+
+# bad_input NAME ARGS...: podsem run must exit non-zero within 20 s with exactly
+# one error line and no Go stack.
+bad_input() {
+	local name=$1 start rc=0 out; shift
+	start=$(date +%s%N)
+	out=$(timeout 60 bash -c 'cd "$0" && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$1" ./podsem run "${@:2}"' \
+		"$dir" "$WORK/home" "$@" --results "$WORK/bad" 2>&1) || rc=$?
+	local ms=$((($(date +%s%N) - start) / 1000000))
+	local errors
+	errors=$(grep -c '^\[podsem\] error: ' <<<"$out" || true)
+	if [ "$rc" -eq 0 ] || [ "$ms" -gt 20000 ] || [ "$errors" -ne 1 ] || grep -qE '^goroutine |panic:' <<<"$out"; then
+		fail "$name: exit $rc after ${ms}ms, $errors error line(s): $(tail -3 <<<"$out" | tr '\n' ' ')"
+	else
+		log "$name: exit $rc in ${ms}ms: $(grep '^\[podsem\] error: ' <<<"$out")"
+	fi
+}
+echo 'not: [a kubeconfig' >"$WORK/garbage.kubeconfig"
+bad_input "missing kubeconfig" --kubeconfig "$WORK/absent.kubeconfig" --runtime-class "$runtime_class"
+bad_input "garbage kubeconfig" --kubeconfig "$WORK/garbage.kubeconfig" --runtime-class "$runtime_class"
+bad_input "missing RuntimeClass" --kubeconfig "$kubeconfig" --runtime-class podsem-absent
+bad_input "image not on the nodes" --kubeconfig "$kubeconfig" --runtime-class "$runtime_class" \
+	--image podsem/podprobe:absent --pull-policy Never
+bad_input "image the nodes cannot pull" --kubeconfig "$kubeconfig" --runtime-class "$runtime_class" \
+	--image podsem.invalid/podprobe:absent
+bad_input "unknown flag value" --kubeconfig "$kubeconfig" --runtime-class "$runtime_class" --pull-policy Sometimes
+bad_input "unknown focus" --kubeconfig "$kubeconfig" --focus NOPE-01
+
+rm -rf "$artifacts"
+mkdir -p "$artifacts"
+rc=0
+vendor ./podsem run --kubeconfig "$kubeconfig" --runtime-class "$runtime_class" --results "$artifacts" || rc=$?
+[ "$rc" -eq 0 ] || fail "podsem run --runtime-class $runtime_class exited $rc"
+for f in junit.xml report.json report.md report.html; do
+	[ -s "$artifacts/$f" ] || fail "podsem run wrote no $f"
+done
+cases=$(grep -c '<testcase ' "$artifacts/junit.xml" || true)
+[ "$cases" -ge "$(wc -l <<<"$want")" ] || fail "junit.xml has $cases testcases, want one per catalogue ID"
+
+[ "$failures" -eq 0 ] || die "kit: $failures check(s) failed"
+log "kit: $(basename "$kit") works from the tarball alone: version, list, 7 bad inputs refused, run passed ($cases testcases); reports in $artifacts"
