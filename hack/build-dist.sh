@@ -55,6 +55,7 @@ step "compile podsem (static)" env CGO_ENABLED=0 go build -trimpath -ldflags "$l
 podprobe=$("$ROOT/hack/build-podprobe-image.sh")
 docker tag "$podprobe" "$fixture_tag"
 step "save $fixture_tag" docker save -o "$dir/images/podprobe.tar" "$fixture_tag"
+chmod 0644 "$dir/images/podprobe.tar"
 
 # The runner image is made of the kit's own binaries.
 ctx=$STAGE/runner
@@ -65,6 +66,7 @@ cp "$dir/libexec/pod.test" "$ctx/rootfs/libexec/pod.test"
 step "docker build $runner_tag" quiet env DOCKER_BUILDKIT=0 docker build \
 	-f images/podsem/Dockerfile -t "$runner_tag" "$ctx"
 step "save $runner_tag" docker save -o "$dir/images/podsem.tar" "$runner_tag"
+chmod 0644 "$dir/images/podsem.tar"
 
 sed "s/PODSEM_VERSION/$version/g" docs/sonobuoy/podsem.yaml >"$dir/sonobuoy/podsem.yaml"
 cp docs/sonobuoy/rbac.yaml "$dir/sonobuoy/rbac.yaml"
@@ -74,6 +76,13 @@ mkdir -p "$ROOT/_dist"
 step "pack $name.tar.gz" tar -C "$STAGE" -czf "$kit.tmp" "$name"
 mv "$kit.tmp" "$kit"
 echo "$hash" >"$stamp"
+
+# Earlier kits and their images: each is 57 MB of archive and 90 MB of image.
+find "$ROOT/_dist" -maxdepth 1 \( -name 'podsem-*-linux-amd64.tar.gz' -o -name '.podsem-*.inputs' \) \
+	! -name "$name.tar.gz" ! -name ".$name.inputs" -delete
+docker images --format '{{.Repository}}:{{.Tag}}' podsem/podsem | grep -vxF "$runner_tag" | xargs -r docker rmi >/dev/null || true
+docker images --format '{{.Repository}}:{{.Tag}}' podsem/podprobe | grep -- '-k8s-' | grep -vxF "$fixture_tag" |
+	xargs -r docker rmi >/dev/null || true
 
 # What the kit weighs, and what dominates it.
 log "kit $kit: $(du -h "$kit" | cut -f1) compressed; contents:"
