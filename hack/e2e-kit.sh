@@ -4,8 +4,11 @@
 # node of the kind cluster the way an air-gapped node would (ctr images import),
 # checks `podsem version` and `podsem list` (every catalogue ID), that bad input
 # gives one error line within 20 s (bad kubeconfig, missing RuntimeClass, an
-# image the nodes lack, an unknown flag value), and that `podsem run` against
-# RUNTIME_CLASS passes and writes every report.
+# image the nodes lack, an unknown flag value), that `podsem run` against
+# RUNTIME_CLASS passes and writes every report, and then that the kit's sonobuoy
+# plugin, run as a pod with the kit's least-privilege ServiceAccount (bin/incluster,
+# the way sonobuoy's Job driver runs it), passes and leaves its JUnit file where
+# the plugin declares.
 #
 # Usage: hack/e2e-kit.sh KIT.tar.gz   Environment: KUBECONFIG (bin/kubeconfig),
 # CLUSTER_NAME (podsem), RUNTIME_CLASS (runc), ARTIFACTS (_artifacts/kit).
@@ -32,8 +35,10 @@ fi
 nodes=$(docker ps --filter "label=io.x-k8s.kind.cluster=$cluster" --format '{{.Names}}')
 [ -n "$nodes" ] || die "no node of kind cluster $cluster runs (make kind-up)"
 for node in $nodes; do
-	step "import images/podprobe.tar on $node (ctr -n k8s.io images import)" quiet \
-		docker exec -i "$node" ctr -n k8s.io images import - <"$dir/images/podprobe.tar"
+	for archive in podprobe.tar podsem.tar; do
+		step "import images/$archive on $node (ctr -n k8s.io images import)" quiet \
+			docker exec -i "$node" ctr -n k8s.io images import - <"$dir/images/$archive"
+	done
 done
 
 failures=0
@@ -89,3 +94,7 @@ cases=$(grep -c '<testcase ' "$artifacts/junit.xml" || true)
 
 [ "$failures" -eq 0 ] || die "kit: $failures check(s) failed"
 log "kit: $(basename "$kit") works from the tarball alone: version, list, 7 bad inputs refused, run passed ($cases testcases); reports in $artifacts"
+
+# In the cluster: the kit's own plugin and RBAC files, as shipped.
+step "in-cluster run of the kit's sonobuoy plugin" "$ROOT/bin/incluster" --kubeconfig "$kubeconfig" --name "$cluster" \
+	--plugin "$dir/sonobuoy/podsem.yaml" --rbac "$dir/sonobuoy/rbac.yaml"
