@@ -15,7 +15,7 @@ GO_SOURCES = $(shell find $(1) -name '*.go' -o -name '*.yaml' -o -name '*.toml' 
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' -e 's/\$$\$$/$$/g' | expand -t 16
 
 ## --- environment ---
 
