@@ -21,9 +21,8 @@ inputs_hash() {
 	{
 		echo "$version"
 		go env GOVERSION
-		find suites framework fixtures images/podsem images/podprobe docs/sonobuoy docs/kit \
-			go.mod go.sum hack/build-dist.sh hack/build-podprobe-image.sh -type f | LC_ALL=C sort |
-			while read -r f; do echo "$f $(sha256sum <"$f")"; done
+		files_digest suites framework fixtures images/podsem images/podprobe docs/sonobuoy docs/kit \
+			go.mod go.sum hack/build-dist.sh hack/build-podprobe-image.sh
 	} | sha256sum | cut -c1-16
 }
 

@@ -10,16 +10,8 @@ cd "$ROOT"
 # source_hash: first 12 hex of sha256 over every file under images/podprobe
 # (sorted by path; name and content of each), go.mod, go.sum and the Go version.
 source_hash() {
-	local f
 	{
-		while IFS= read -r -d '' f; do
-			printf '%s\0' "$f"
-			sha256sum <"$f"
-		done < <(find images/podprobe -type f -print0 | LC_ALL=C sort -z)
-		for f in go.mod go.sum; do
-			printf '%s\0' "$f"
-			sha256sum <"$f"
-		done
+		files_digest images/podprobe go.mod go.sum
 		go env GOVERSION
 	} | sha256sum | cut -c1-12
 }

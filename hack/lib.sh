@@ -26,6 +26,13 @@ gomod_version() {
 	(cd "$ROOT" && go list -m -f '{{.Version}}' "$1")
 }
 
+# files_digest PATH...: one line per file under the PATHs, sorted, "path sha256",
+# for content-addressed tags and caches (pipe it into sha256sum with the other inputs).
+files_digest() {
+	local f
+	find "$@" -type f | LC_ALL=C sort | while read -r f; do echo "$f $(sha256sum <"$f")"; done
+}
+
 # gomod_dir MODULE: where the pinned MODULE sits in the module cache (downloads it).
 gomod_dir() {
 	(cd "$ROOT" && go mod download -json "$1@$(gomod_version "$1")" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')

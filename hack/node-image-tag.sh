@@ -16,9 +16,8 @@ hash=$(
 		go env GOVERSION
 		echo "gvisor-shim $("$ROOT/hack/build-gvisor.sh" --shim-wanted)"
 		go list -deps -f '{{with .Module}}{{.Path}} {{.Version}}{{end}}' ./images/faults/... ./images/gvisor/... | LC_ALL=C sort -u
-		find images/kind-node images/faults images/gvisor hack/lib.sh hack/node-image-tag.sh hack/docker \
-			hack/build-{kubernetes,runtime,rootfs,control-plane,gvisor,node-image}.sh -type f | LC_ALL=C sort |
-			while read -r f; do echo "$f $(sha256sum < "$f")"; done
+		files_digest images/kind-node images/faults images/gvisor hack/lib.sh hack/node-image-tag.sh hack/docker \
+			hack/build-{kubernetes,runtime,rootfs,control-plane,gvisor,node-image}.sh
 	} | sha256sum | cut -c1-12
 )
 echo "podsem/kind-node:$version-$hash"
