@@ -59,8 +59,7 @@ log "podsem list: $(wc -l <<<"$got") catalogue IDs"
 bad_input() {
 	local name=$1 start rc=0 out; shift
 	start=$(date +%s%N)
-	out=$(timeout 60 bash -c 'cd "$0" && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$1" ./podsem run "${@:2}"' \
-		"$dir" "$WORK/home" "$@" --results "$WORK/bad" 2>&1) || rc=$?
+	out=$(vendor timeout 60 ./podsem run "$@" --results "$WORK/bad" 2>&1) || rc=$?
 	local ms=$((($(date +%s%N) - start) / 1000000))
 	local errors
 	errors=$(grep -c '^\[podsem\] error: ' <<<"$out" || true)

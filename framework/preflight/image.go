@@ -56,10 +56,9 @@ func imageRuns(ctx context.Context, client kubernetes.Interface, s config.Settin
 			switch {
 			case st.Running != nil:
 				return "checked with a pod", nil
-			case st.Waiting != nil && (st.Waiting.Reason == "ErrImageNeverPull" || st.Waiting.Reason == "ErrImagePull" || st.Waiting.Reason == "ImagePullBackOff"):
-				if st.Waiting.Reason == "ErrImageNeverPull" {
-					return "", fmt.Errorf("image %s is not on the node and pull policy is Never: %s", s.Image, s.ImageHelp)
-				}
+			case st.Waiting != nil && st.Waiting.Reason == "ErrImageNeverPull":
+				return "", fmt.Errorf("image %s is not on the node and pull policy is Never: %s", s.Image, s.ImageHelp)
+			case st.Waiting != nil && (st.Waiting.Reason == "ErrImagePull" || st.Waiting.Reason == "ImagePullBackOff"):
 				return "", fmt.Errorf("image %s is not on the node and the node cannot pull it (%s: %s): %s", s.Image, st.Waiting.Reason, trim(firstLine(st.Waiting.Message), 160), s.ImageHelp)
 			case st.Waiting != nil && st.Waiting.Reason != "" && st.Waiting.Reason != "ContainerCreating":
 				last = st.Waiting.Reason + ": " + firstLine(st.Waiting.Message)

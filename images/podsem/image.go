@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -73,7 +74,8 @@ func imageCmd(args []string, stdout, stderr io.Writer) error {
 	logf(stderr, "pushing %s (%s) to %s", kitTag, archive, ref)
 	// The user's own credentials: docker's config.json and its credential helpers.
 	if err := remote.Write(ref, img, remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithContext(ctx)); err != nil {
-		return fmt.Errorf("pushing to %s: %s", ref, firstLine(err.Error()))
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		return fmt.Errorf("pushing to %s: %s", ref, msg)
 	}
 	logf(stderr, "pushed %s@%s in %s", ref, digest, time.Since(start).Round(100*time.Millisecond))
 	if *runner {
@@ -119,13 +121,4 @@ func kitFile(rel string) (string, error) {
 		return "", fmt.Errorf("%s is missing: run podsem from the extracted kit, where it sits in %s", p, rel)
 	}
 	return p, nil
-}
-
-func firstLine(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			return s[:i]
-		}
-	}
-	return s
 }

@@ -31,7 +31,13 @@ const (
 	// doneFile is where the sonobuoy worker waits for the path of the results.
 	doneFile       = "done"
 	resultsArchive = "podsem-results.tar.gz"
+	junitReport    = "junit.xml"
+	jsonReport     = "report.json"
 )
+
+// reportNames are the reports a run writes in the results directory: ginkgo's
+// two, then report.Render's two.
+var reportNames = []string{junitReport, jsonReport, "report.md", "report.html"}
 
 // runOptions are the flags of podsem run.
 type runOptions struct {
@@ -40,6 +46,7 @@ type runOptions struct {
 	image        string
 	pullPolicy   string
 	profile      string
+	loaded       *profiles.Profile // profile, read once
 	focus        string
 	labelFilter  string // focus, as a Ginkgo label filter
 	parallel     int
@@ -90,7 +97,7 @@ func parseRunFlags(args []string, stdout io.Writer) (*runOptions, bool, error) {
 	}
 	if o.profile != "" {
 		var err error
-		if _, err = profiles.Load(o.profile); err != nil {
+		if o.loaded, err = profiles.Load(o.profile); err != nil {
 			return nil, false, usagef("--profile: %v", err)
 		}
 		if strings.Contains(o.profile, "/") || strings.HasSuffix(o.profile, ".yaml") {
@@ -217,7 +224,7 @@ func runCmd(args []string, stdout, stderr io.Writer) (int, error) {
 func runGinkgo(o *runOptions, suite string, suiteArgs []string) int {
 	args := []string{"ginkgo", "run",
 		"--timeout=" + o.timeout.String(), "--poll-progress-after=60s", "--poll-progress-interval=30s",
-		"--output-dir=" + o.results, "--junit-report=junit.xml", "--json-report=report.json"}
+		"--output-dir=" + o.results, "--junit-report=" + junitReport, "--json-report=" + jsonReport}
 	if o.parallel > 1 {
 		args = append(args, "-p", fmt.Sprintf("--procs=%d", o.parallel))
 	}
@@ -241,18 +248,11 @@ func runGinkgo(o *runOptions, suite string, suiteArgs []string) int {
 // report.html, and judges the run: 1 when a semantic failed that the profile
 // does not list.
 func summarize(o *runOptions, stdout, stderr io.Writer, wall time.Duration) (int, error) {
-	path := filepath.Join(o.results, "report.json")
-	name := orDefault(o.runtimeClass)
-	r, err := report.ReadRun(name, path)
+	r, err := report.ReadRun(orDefault(o.runtimeClass), filepath.Join(o.results, jsonReport))
 	if err != nil {
 		return 0, fmt.Errorf("no report from the suite (%v)", err)
 	}
-	var p *profiles.Profile
-	if o.profile != "" {
-		if p, err = profiles.Load(o.profile); err != nil {
-			return 0, err
-		}
-	}
+	p := o.loaded
 
 	var specs []*report.Spec
 	for _, s := range r.Specs {
@@ -290,7 +290,7 @@ func summarize(o *runOptions, stdout, stderr io.Writer, wall time.Duration) (int
 
 func reportFiles(dir string) []string {
 	var out []string
-	for _, f := range []string{"junit.xml", "report.json", "report.md", "report.html"} {
+	for _, f := range reportNames {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			out = append(out, filepath.Join(dir, f))
 		}
@@ -304,7 +304,7 @@ func prepareResults(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("results directory: %v", err)
 	}
-	for _, f := range []string{"junit.xml", "report.json", "report.md", "report.html", doneFile, resultsArchive} {
+	for _, f := range append([]string{doneFile, resultsArchive}, reportNames...) {
 		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("results directory: %v", err)
 		}

@@ -102,5 +102,5 @@ func writeStepFailure(dir, step, message string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "junit.xml"), append([]byte(xml.Header), out...), 0o644)
+	return os.WriteFile(filepath.Join(dir, junitReport), append([]byte(xml.Header), out...), 0o644)
 }
