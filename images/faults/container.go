@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -140,17 +141,7 @@ func (c *Container) PrivateEtcHosts() error {
 func (c *Container) HostUsers() {
 	c.HostNamespaceInstead(specs.UserNamespace)
 	c.Spec.Linux.UIDMappings, c.Spec.Linux.GIDMappings = nil, nil
-	for i := range c.Spec.Mounts {
-		m := &c.Spec.Mounts[i]
-		m.UIDMappings, m.GIDMappings = nil, nil
-		kept := m.Options[:0]
-		for _, o := range m.Options {
-			if o != "idmap" && o != "ridmap" {
-				kept = append(kept, o)
-			}
-		}
-		m.Options = kept
-	}
+	c.dropIDMappedMounts()
 }
 
 // sandboxPIDPattern finds the sandbox's PID in the /proc/PID/ns/... paths
@@ -354,4 +345,133 @@ func copyTree(src, dst string) error {
 		}
 		return out.Close()
 	})
+}
+
+// PodHostname is the hostname the kubelet gave the pod: containerd passes it to
+// every container as HOSTNAME; the pod's name when that is missing.
+func (c *Container) PodHostname() string {
+	if c.Spec.Process != nil {
+		for _, e := range c.Spec.Process.Env {
+			if v, ok := strings.CutPrefix(e, "HOSTNAME="); ok && v != "" {
+				return v
+			}
+		}
+	}
+	return c.annotation(annotationPodName)
+}
+
+// NodeEtcDir holds the node's own hosts and resolv.conf.
+var NodeEtcDir = "/etc"
+
+// NodeEtcFiles mounts copies of the node's /etc/hosts and /etc/resolv.conf over
+// the kubelet's, one copy per pod, so every container of the pod sees the same
+// files: the node's names and DNS settings, not the pod's.
+func (c *Container) NodeEtcFiles() error {
+	dir := filepath.Join(StateDir, "etc-files", c.annotation(annotationSandboxID))
+	for i := range c.Spec.Mounts {
+		m := &c.Spec.Mounts[i]
+		if m.Destination != "/etc/hosts" && m.Destination != "/etc/resolv.conf" {
+			continue
+		}
+		file := filepath.Join(dir, filepath.Base(m.Destination))
+		if _, err := os.Stat(file); os.IsNotExist(err) {
+			raw, err := os.ReadFile(filepath.Join(NodeEtcDir, filepath.Base(m.Destination)))
+			if err != nil {
+				return fmt.Errorf("reading the node's %s: %w", m.Destination, err)
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(file, raw, 0o644); err != nil {
+				return err
+			}
+		}
+		m.Source = file
+	}
+	return nil
+}
+
+// IdentityUserNamespace maps the pod's user namespace onto the node's IDs from 0
+// (uid and gid 0 are the node's root), keeping the size of the mapping. The
+// sandbox creates that namespace instead of joining the one containerd pinned
+// (its mapping cannot change); app containers join the sandbox's, as before.
+// ID-mapped mounts are dropped: with an identity mapping they map nothing.
+func (c *Container) IdentityUserNamespace() {
+	identity := func(ms []specs.LinuxIDMapping) []specs.LinuxIDMapping {
+		size := uint32(65536)
+		if len(ms) > 0 {
+			size = ms[0].Size
+		}
+		return []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: size}}
+	}
+	if c.IsSandbox() {
+		c.NewNamespace(specs.UserNamespace)
+	}
+	c.Spec.Linux.UIDMappings = identity(c.Spec.Linux.UIDMappings)
+	c.Spec.Linux.GIDMappings = identity(c.Spec.Linux.GIDMappings)
+	c.dropIDMappedMounts()
+}
+
+// dropIDMappedMounts turns ID-mapped bind mounts into plain ones.
+func (c *Container) dropIDMappedMounts() {
+	for i := range c.Spec.Mounts {
+		m := &c.Spec.Mounts[i]
+		m.UIDMappings, m.GIDMappings = nil, nil
+		kept := m.Options[:0]
+		for _, o := range m.Options {
+			if o != "idmap" && o != "ridmap" {
+				kept = append(kept, o)
+			}
+		}
+		m.Options = kept
+	}
+}
+
+// privilegedCapabilities are granted together only to privileged containers (or
+// to those that add ALL): CRI-O gives those every capability too.
+var privilegedCapabilities = []string{"CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_BOOT", "CAP_NET_ADMIN", "CAP_SYS_PTRACE"}
+
+// DropDefaultCapabilities removes drop from every set, as a runtime whose default
+// set lacks them would: a capability the pod adds beyond the default is not in
+// drop and stays. A privileged container keeps everything. A pod that re-adds
+// one of drop explicitly loses it: the spec cannot tell it from the default.
+func DropDefaultCapabilities(caps *specs.LinuxCapabilities, drop []string) {
+	if caps == nil || containsAll(caps.Bounding, privilegedCapabilities) {
+		return
+	}
+	keep := func(c string) bool { return !slices.Contains(drop, c) }
+	filterCapabilities(caps, keep)
+}
+
+// LimitCapabilities removes from every set what the bounding set allowed lacks:
+// an exec'd process gets no capability its container was not given.
+func LimitCapabilities(caps *specs.LinuxCapabilities, allowed []string) {
+	if caps == nil {
+		return
+	}
+	filterCapabilities(caps, func(c string) bool { return slices.Contains(allowed, c) })
+}
+
+func filterCapabilities(caps *specs.LinuxCapabilities, keep func(string) bool) {
+	for _, set := range []*[]string{&caps.Bounding, &caps.Effective, &caps.Permitted, &caps.Inheritable, &caps.Ambient} {
+		if *set == nil {
+			continue
+		}
+		kept := []string{}
+		for _, c := range *set {
+			if keep(c) {
+				kept = append(kept, c)
+			}
+		}
+		*set = kept
+	}
+}
+
+func containsAll(set, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(set, w) {
+			return false
+		}
+	}
+	return true
 }

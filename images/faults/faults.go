@@ -5,20 +5,29 @@
 //
 // Each fault declares the catalogue IDs it must fail, and the IDs it may also fail
 // with the reason; `make e2e-faults` runs the suite under each and checks both.
+//
+// Benign handlers are the converse: correct runtime configurations that differ
+// from the node's default one (a private cgroup namespace, a smaller default
+// capability set). Under each, every Required ID must pass, or the suite raised
+// a false alarm.
 package faults
 
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // Fault is one runtime handler, registered in the kind node's containerd as
-// "fault-<Name>" with a RuntimeClass of the same name.
+// "fault-<Name>" (or "benign-<Name>") with a RuntimeClass of the same name.
 type Fault struct {
 	Name string
-	// Breaks says what the fault does, as a runtime vendor would read it.
+	// Benign handlers break nothing: they must fail no Required ID.
+	Benign bool
+	// Breaks says what the fault does, as a runtime vendor would read it; for a
+	// benign handler, how it differs from the default configuration.
 	Breaks string
 	// MustFail are the catalogue IDs whose specs must fail under the fault.
 	MustFail []string
@@ -26,10 +35,18 @@ type Fault struct {
 	MayFail map[string]string
 	// Apply edits the container's spec; it is called for every create.
 	Apply func(*Container) error
+	// ApplyExec edits the process of a runc exec (its --process file), given the
+	// container's spec as Apply left it; nil leaves exec'd processes alone.
+	ApplyExec func(process *specs.Process, container *specs.Spec) error
 }
 
 // Handler is the containerd runtime handler and RuntimeClass name.
-func (f Fault) Handler() string { return "fault-" + f.Name }
+func (f Fault) Handler() string {
+	if f.Benign {
+		return "benign-" + f.Name
+	}
+	return "fault-" + f.Name
+}
 
 // All lists every fault, by name.
 var All = []Fault{
@@ -286,19 +303,105 @@ var All = []Fault{
 			return nil
 		},
 	},
+	{
+		Name:     "uts-split-named",
+		Breaks:   "app and init containers get a UTS namespace of their own, named like the pod: equal hostnames, but no namespace shared",
+		MustFail: []string{"UTS-01", "UTS-05", "SBX-03", "SBX-04"},
+		MayFail: map[string]string{
+			"UTS-02": "the container's hostname comes from the pod's HOSTNAME, which only the kubelet's spec.hostname rules make right",
+			"UTS-03": "with setHostnameAsFQDN, the container's hostname is only as right as its HOSTNAME",
+		},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() || !c.JoinsNamespace("uts") {
+				return nil
+			}
+			c.NewNamespace("uts")
+			c.Spec.Hostname = c.PodHostname()
+			return nil
+		},
+	},
+	{
+		Name:     "etc-files-node",
+		Breaks:   "app containers get the node's own /etc/hosts and /etc/resolv.conf, one copy per pod, instead of the kubelet's",
+		MustFail: []string{"FS-05"},
+		MayFail: map[string]string{
+			"UTS-02": "the pod's FQDN is read from /etc/hosts, which now names the node",
+			"UTS-03": "the FQDN is compared with /etc/hosts, which now names the node",
+		},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() {
+				return nil
+			}
+			return c.NodeEtcFiles()
+		},
+	},
+	{
+		Name:     "userns-root-identity",
+		Breaks:   "with hostUsers: false, the pod's user namespace maps uid and gid 0 to the node's 0: root in the pod is root on the node",
+		MustFail: []string{"USER-01"},
+		Apply: func(c *Container) error {
+			if c.HostNamespace(specs.UserNamespace) {
+				return nil
+			}
+			c.IdentityUserNamespace()
+			return nil
+		},
+	},
 }
 
-// Lookup returns the fault with the given name.
+// Benign lists the benign handlers, by name: correct configurations the suite
+// must not fail.
+var Benign = []Fault{
+	{
+		Name:   "cgroupns",
+		Benign: true,
+		Breaks: "every container and the sandbox get a private cgroup namespace (containerd's default on cgroup v2, Docker's): /proc/self/cgroup reads /",
+		Apply: func(c *Container) error {
+			if c.HostNamespace(specs.CgroupNamespace) {
+				c.NewNamespace(specs.CgroupNamespace)
+			}
+			return nil
+		},
+	},
+	{
+		Name:   "caps",
+		Benign: true,
+		Breaks: "CRI-O's default capabilities: containerd's without " + strings.Join(containerdOnlyCapabilities, ", ") + "; capabilities a pod adds are kept; exec'd processes alike",
+		Apply: func(c *Container) error {
+			if c.Spec.Process == nil {
+				return nil
+			}
+			DropDefaultCapabilities(c.Spec.Process.Capabilities, containerdOnlyCapabilities)
+			return nil
+		},
+		ApplyExec: func(p *specs.Process, container *specs.Spec) error {
+			if container.Process == nil || container.Process.Capabilities == nil {
+				return nil
+			}
+			LimitCapabilities(p.Capabilities, container.Process.Capabilities.Bounding)
+			return nil
+		},
+	},
+}
+
+// containerdOnlyCapabilities are in containerd's default set but not in CRI-O's.
+var containerdOnlyCapabilities = []string{"CAP_NET_RAW", "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE"}
+
+// Handlers lists every fault, then every benign handler.
+func Handlers() []Fault { return append(append([]Fault{}, All...), Benign...) }
+
+// Lookup returns the fault or benign handler with the given name or handler
+// name ("net-private", "fault-net-private", "benign-caps").
 func Lookup(name string) (Fault, error) {
-	for _, f := range All {
-		if f.Name == name {
+	for _, f := range Handlers() {
+		if f.Name == name || f.Handler() == name {
 			return f, nil
 		}
 	}
 	var names []string
-	for _, f := range All {
-		names = append(names, f.Name)
+	for _, f := range Handlers() {
+		names = append(names, f.Handler())
 	}
 	sort.Strings(names)
-	return Fault{}, fmt.Errorf("unknown fault %q (have %v)", name, names)
+	return Fault{}, fmt.Errorf("unknown fault or benign handler %q (have %v)", name, names)
 }

@@ -249,7 +249,7 @@ func TestDeclaredIDsAreInTheCatalogue(t *testing.T) {
 
 func TestEveryFaultHasAContainerdHandler(t *testing.T) {
 	dir := "../kind-node/files/etc/containerd/conf.d"
-	for _, f := range All {
+	for _, f := range Handlers() {
 		raw, err := os.ReadFile(filepath.Join(dir, f.Handler()+".toml"))
 		if err != nil {
 			t.Errorf("%s: %v", f.Name, err)
@@ -262,6 +262,10 @@ func TestEveryFaultHasAContainerdHandler(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(dir, "fault-*.toml"))
 	if len(files) != len(All) {
 		t.Errorf("%d fault-*.toml drop-ins for %d faults", len(files), len(All))
+	}
+	benign, _ := filepath.Glob(filepath.Join(dir, "benign-*.toml"))
+	if len(benign) != len(Benign) {
+		t.Errorf("%d benign-*.toml drop-ins for %d benign handlers", len(benign), len(Benign))
 	}
 }
 
@@ -326,4 +330,174 @@ func TestPIDPrivateLeavesNoSharedPIDNamespace(t *testing.T) {
 	if p, _ := nsPath(c, specs.PIDNamespace); p != "" {
 		t.Errorf("pid namespace path %q, want a new one", p)
 	}
+}
+
+func TestHandlerNamesAreUniqueAndLookedUp(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range Handlers() {
+		if seen[f.Name] {
+			t.Errorf("two handlers named %s", f.Name)
+		}
+		seen[f.Name] = true
+		for _, name := range []string{f.Name, f.Handler()} {
+			if got, err := Lookup(name); err != nil || got.Handler() != f.Handler() {
+				t.Errorf("Lookup(%q) = %s, %v", name, got.Handler(), err)
+			}
+		}
+	}
+	for _, f := range Benign {
+		if !f.Benign || !strings.HasPrefix(f.Handler(), "benign-") || len(f.MustFail) > 0 || len(f.MayFail) > 0 {
+			t.Errorf("benign handler %s declares failures or is not marked benign", f.Name)
+		}
+	}
+}
+
+func TestUTSSplitNamedKeepsThePodsHostname(t *testing.T) {
+	c := load(t, "t-runc-container")
+	apply(t, "uts-split-named", c)
+	if p, ok := nsPath(c, specs.UTSNamespace); !ok || p != "" {
+		t.Errorf("UTS namespace path %q, want a new namespace", p)
+	}
+	if c.Spec.Hostname != "t-runc" {
+		t.Errorf("hostname %q, want the pod's, t-runc", c.Spec.Hostname)
+	}
+	sandbox := load(t, "t-runc-sandbox")
+	apply(t, "uts-split-named", sandbox)
+	if p, ok := nsPath(sandbox, specs.UTSNamespace); !ok || p != "" || sandbox.Spec.Hostname != "t-runc" {
+		t.Errorf("sandbox changed: UTS %q, hostname %q", p, sandbox.Spec.Hostname)
+	}
+}
+
+func TestEtcFilesNodeGivesEveryContainerTheNodesFiles(t *testing.T) {
+	StateDir, NodeEtcDir = t.TempDir(), t.TempDir()
+	defer func() { NodeEtcDir = "/etc" }()
+	for name, content := range map[string]string{"hosts": "172.18.0.2\tnode\n", "resolv.conf": "nameserver 172.18.0.1\n"} {
+		if err := os.WriteFile(filepath.Join(NodeEtcDir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sources := map[string][]string{}
+	for _, name := range []string{"a", "b"} {
+		c := load(t, "t-runc-container")
+		c.Spec.Annotations[annotationName] = name
+		apply(t, "etc-files-node", c)
+		for _, m := range c.Spec.Mounts {
+			if m.Destination == "/etc/hosts" || m.Destination == "/etc/resolv.conf" {
+				sources[m.Destination] = append(sources[m.Destination], m.Source)
+			}
+		}
+	}
+	for dest, srcs := range sources {
+		if len(srcs) != 2 || srcs[0] != srcs[1] || !strings.HasPrefix(srcs[0], StateDir) {
+			t.Errorf("%s from %v, want one copy of the node's for the pod", dest, srcs)
+			continue
+		}
+		got, _ := os.ReadFile(srcs[0])
+		want, _ := os.ReadFile(filepath.Join(NodeEtcDir, filepath.Base(dest)))
+		if string(got) != string(want) {
+			t.Errorf("%s is %q, want the node's %q", dest, got, want)
+		}
+	}
+	if len(sources) != 2 {
+		t.Errorf("edited %v, want /etc/hosts and /etc/resolv.conf", sources)
+	}
+}
+
+func TestUsernsRootIdentityMapsRootToRoot(t *testing.T) {
+	for _, name := range []string{"t-userns-sandbox", "t-userns-container"} {
+		c := load(t, name)
+		before, _ := nsPath(c, specs.UserNamespace)
+		apply(t, "userns-root-identity", c)
+		for _, ms := range [][]specs.LinuxIDMapping{c.Spec.Linux.UIDMappings, c.Spec.Linux.GIDMappings} {
+			if len(ms) != 1 || ms[0].ContainerID != 0 || ms[0].HostID != 0 || ms[0].Size != 65536 {
+				t.Errorf("%s: mapping %+v, want 0 0 65536", name, ms)
+			}
+		}
+		p, ok := nsPath(c, specs.UserNamespace)
+		switch {
+		case !ok:
+			t.Errorf("%s: no user namespace left", name)
+		case c.IsSandbox() && p != "":
+			t.Errorf("sandbox joins %s, want a user namespace of its own", p)
+		case !c.IsSandbox() && p != before:
+			t.Errorf("container joins %s, want the sandbox's %s", p, before)
+		}
+		for _, m := range c.Spec.Mounts {
+			if len(m.UIDMappings) != 0 || slices.Contains(m.Options, "idmap") {
+				t.Errorf("%s: mount %s is still ID-mapped", name, m.Destination)
+			}
+		}
+	}
+	plain := load(t, "t-runc-container")
+	apply(t, "userns-root-identity", plain)
+	if _, ok := nsPath(plain, specs.UserNamespace); ok || plain.Spec.Linux.UIDMappings != nil {
+		t.Error("userns-root-identity gave a user namespace to a pod without hostUsers: false")
+	}
+}
+
+func TestBenignCgroupnsGivesEveryContainerItsOwn(t *testing.T) {
+	for _, name := range []string{"t-runc-sandbox", "t-runc-container", "t-userns-container"} {
+		c := load(t, name)
+		if _, ok := nsPath(c, specs.CgroupNamespace); ok {
+			t.Fatalf("testdata %s already has a cgroup namespace", name)
+		}
+		apply(t, "benign-cgroupns", c)
+		if p, ok := nsPath(c, specs.CgroupNamespace); !ok || p != "" {
+			t.Errorf("%s: cgroup namespace %q %t, want a new one", name, p, ok)
+		}
+	}
+}
+
+func TestBenignCapsIsCRIOsDefault(t *testing.T) {
+	crio := []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID",
+		"CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_KILL"}
+	c := load(t, "t-runc-container")
+	apply(t, "benign-caps", c)
+	got := c.Spec.Process.Capabilities
+	// containerd's default has CAP_SETFCAP too, which CRI-O's lacks; only the
+	// four the handler names go.
+	want := append(slices.Clone(crio), "CAP_SETFCAP")
+	for _, set := range [][]string{got.Bounding, got.Effective, got.Permitted} {
+		if !sameSet(set, want) {
+			t.Errorf("capabilities %v, want %v", set, want)
+		}
+	}
+
+	// A capability the pod adds stays; a privileged container keeps all.
+	added := load(t, "t-runc-container")
+	added.Spec.Process.Capabilities.Bounding = append(added.Spec.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")
+	apply(t, "benign-caps", added)
+	if !slices.Contains(added.Spec.Process.Capabilities.Bounding, "CAP_SYS_ADMIN") {
+		t.Error("benign-caps dropped a capability the pod added")
+	}
+	privileged := load(t, "t-runc-container")
+	privileged.Spec.Process.Capabilities.Bounding = append(privileged.Spec.Process.Capabilities.Bounding, privilegedCapabilities...)
+	apply(t, "benign-caps", privileged)
+	if !slices.Contains(privileged.Spec.Process.Capabilities.Bounding, "CAP_NET_RAW") {
+		t.Error("benign-caps reduced a privileged container's capabilities")
+	}
+}
+
+func TestBenignCapsLimitsExecToTheContainers(t *testing.T) {
+	c := load(t, "t-runc-container")
+	f, _ := Lookup("benign-caps")
+	if err := f.Apply(c); err != nil {
+		t.Fatal(err)
+	}
+	// What containerd passes runc exec: the container's process as it asked for it.
+	process := *load(t, "t-runc-container").Spec.Process
+	if err := f.ApplyExec(&process, c.Spec); err != nil {
+		t.Fatal(err)
+	}
+	if !sameSet(process.Capabilities.Bounding, c.Spec.Process.Capabilities.Bounding) ||
+		!sameSet(process.Capabilities.Effective, c.Spec.Process.Capabilities.Effective) {
+		t.Errorf("exec'd process capabilities %v, want the container's %v", process.Capabilities.Bounding, c.Spec.Process.Capabilities.Bounding)
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }

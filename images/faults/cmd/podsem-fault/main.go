@@ -1,7 +1,9 @@
-// Command podsem-fault is the OCI runtime behind podsem's fault handlers. Installed
-// in the kind node once and linked as fault-<name>; containerd's runc shim calls it
-// as it would call runc. On create and run it edits the bundle's config.json as
-// fault <name> says, then hands every call to the real runc unchanged.
+// Command podsem-fault is the OCI runtime behind podsem's fault and benign
+// handlers. Installed in the kind node once and linked as fault-<name> and
+// benign-<name>; containerd's runc shim calls it as it would call runc. On create
+// and run it edits the bundle's config.json as handler <name> says, on exec the
+// --process file when the handler edits exec'd processes too (their capabilities
+// come from that file, not from the bundle), then hands the call to the real runc.
 //
 // It has two other roles, inside containers it breaks: a createRuntime hook that
 // brings up loopback in a new network namespace, and an init that never reaps
@@ -41,42 +43,74 @@ func main() {
 		}
 		return
 	}
-	name := strings.TrimPrefix(filepath.Base(os.Args[0]), "fault-")
-	fault, err := faults.Lookup(name)
+	fault, err := faults.Lookup(filepath.Base(os.Args[0]))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "podsem-fault:", err)
 		os.Exit(1)
 	}
-	if cmd, bundle := parse(os.Args[1:]); cmd == "create" || cmd == "run" {
-		if err := apply(fault, bundle); err != nil {
-			logf("%s: %s: %v", fault.Handler(), bundle, err)
-			fmt.Fprintf(os.Stderr, "podsem-fault %s: %v\n", fault.Handler(), err)
-			os.Exit(1)
-		}
+	call := parse(os.Args[1:])
+	switch {
+	case call.cmd == "create" || call.cmd == "run":
+		err = apply(fault, call.bundle)
+	case call.cmd == "exec" && fault.ApplyExec != nil && call.process != "":
+		err = applyExec(fault, call)
+	}
+	if err != nil {
+		logf("%s: %s %s: %v", fault.Handler(), call.cmd, call.bundle, err)
+		fmt.Fprintf(os.Stderr, "podsem-fault %s: %v\n", fault.Handler(), err)
+		os.Exit(1)
 	}
 	err = syscall.Exec(realRunc, append([]string{"runc"}, os.Args[1:]...), os.Environ())
 	fmt.Fprintln(os.Stderr, "podsem-fault: exec runc:", err)
 	os.Exit(1)
 }
 
-// parse finds runc's command and the bundle (default: the working directory).
-func parse(args []string) (cmd, bundle string) {
+// runcCall is what the wrapper needs to know of a runc command line.
+type runcCall struct {
+	global    []string // the flags before the command (--root, --log, ...)
+	cmd       string
+	bundle    string // create/run: --bundle, default the working directory
+	process   string // exec: --process
+	container string // the last argument: the container ID
+}
+
+// parse finds runc's command, its global flags, the bundle and the process file.
+func parse(args []string) runcCall {
+	var c runcCall
 	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--bundle" || a == "-b":
+		a := args[i]
+		value := func() string {
 			if i+1 < len(args) {
-				bundle = args[i+1]
+				return args[i+1]
 			}
+			return ""
+		}
+		switch {
+		case c.cmd == "" && strings.HasPrefix(a, "-"):
+			c.global = append(c.global, a)
+			if takesValue(a) && i+1 < len(args) {
+				c.global = append(c.global, args[i+1])
+				i++
+			}
+		case c.cmd == "":
+			c.cmd = a
+		case a == "--bundle" || a == "-b":
+			c.bundle = value()
 		case strings.HasPrefix(a, "--bundle="):
-			bundle = strings.TrimPrefix(a, "--bundle=")
-		case cmd == "" && !strings.HasPrefix(a, "-") && (i == 0 || !takesValue(args[i-1])):
-			cmd = a
+			c.bundle = strings.TrimPrefix(a, "--bundle=")
+		case a == "--process" || a == "-p":
+			c.process = value()
+		case strings.HasPrefix(a, "--process="):
+			c.process = strings.TrimPrefix(a, "--process=")
 		}
 	}
-	if bundle == "" {
-		bundle, _ = os.Getwd()
+	if len(args) > 0 {
+		c.container = args[len(args)-1]
 	}
-	return cmd, bundle
+	if c.bundle == "" {
+		c.bundle, _ = os.Getwd()
+	}
+	return c
 }
 
 // takesValue reports whether a global runc flag consumes the next argument.
@@ -90,13 +124,10 @@ func takesValue(flag string) bool {
 
 func apply(fault faults.Fault, bundle string) error {
 	path := filepath.Join(bundle, "config.json")
-	raw, err := os.ReadFile(path)
+	var spec specs.Spec
+	raw, err := readJSON(path, &spec)
 	if err != nil {
 		return err
-	}
-	var spec specs.Spec
-	if err := json.Unmarshal(raw, &spec); err != nil {
-		return fmt.Errorf("decoding %s: %w", path, err)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -106,20 +137,74 @@ func apply(fault faults.Fault, bundle string) error {
 	if err := fault.Apply(c); err != nil {
 		return err
 	}
-	out, err := json.Marshal(&spec)
+	edited, err := writeJSON(path, raw, &spec)
+	if err == nil && edited {
+		logf("%s: edited %s (container %q of pod %s/%s)", fault.Handler(), path, c.Name(),
+			spec.Annotations["io.kubernetes.cri.sandbox-namespace"], spec.Annotations["io.kubernetes.cri.sandbox-name"])
+	}
+	return err
+}
+
+// applyExec edits an exec's process file, given the container's spec as create
+// left it, found through runc state.
+func applyExec(fault faults.Fault, call runcCall) error {
+	out, err := exec.Command(realRunc, append(append([]string{}, call.global...), "state", call.container)...).Output()
+	if err != nil {
+		return fmt.Errorf("runc state %s: %w", call.container, err)
+	}
+	var state struct {
+		Bundle string `json:"bundle"`
+	}
+	if err := json.Unmarshal(out, &state); err != nil || state.Bundle == "" {
+		return fmt.Errorf("runc state %s: no bundle in %q (%v)", call.container, out, err)
+	}
+	var container specs.Spec
+	if _, err := readJSON(filepath.Join(state.Bundle, "config.json"), &container); err != nil {
+		return err
+	}
+	var process specs.Process
+	raw, err := readJSON(call.process, &process)
 	if err != nil {
 		return err
 	}
-	if string(out) == string(raw) {
-		return nil
+	if err := fault.ApplyExec(&process, &container); err != nil {
+		return err
+	}
+	edited, err := writeJSON(call.process, raw, &process)
+	if err == nil && edited {
+		logf("%s: edited exec process %s (container %s)", fault.Handler(), call.process, call.container)
+	}
+	return err
+}
+
+// readJSON decodes path into v and returns v encoded again, for writeJSON to
+// tell whether an edit changed anything.
+func readJSON(path string, v any) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", path, err)
+	}
+	return json.Marshal(v)
+}
+
+// writeJSON replaces path with v when v differs from what readJSON returned
+// (before), through a temporary file so runc never reads half of it.
+func writeJSON(path string, before []byte, v any) (bool, error) {
+	out, err := json.Marshal(v)
+	if err != nil {
+		return false, err
+	}
+	if string(out) == string(before) {
+		return false, nil
 	}
 	tmp := path + ".podsem-fault"
 	if err := os.WriteFile(tmp, out, 0o600); err != nil {
-		return err
+		return false, err
 	}
-	logf("%s: edited %s (container %q of pod %s/%s)", fault.Handler(), path, c.Name(),
-		spec.Annotations["io.kubernetes.cri.sandbox-namespace"], spec.Annotations["io.kubernetes.cri.sandbox-name"])
-	return os.Rename(tmp, path)
+	return true, os.Rename(tmp, path)
 }
 
 // loopbackUp runs as a createRuntime hook: the container's state arrives on stdin.
