@@ -1,7 +1,9 @@
 // Package profiles holds the known-divergence profiles: per runtime family, the
-// catalogue IDs whose specs are documented to fail there, each with the reason
-// and an upstream link. A gated run passes when every failure is listed in its
-// profile; the report shows listed failures as known divergences, not as passes.
+// catalogue IDs whose specs are documented to fail there, each with the reason,
+// an upstream link and the failure it covers, and the Optional IDs the runtime
+// claims to support. A gated run passes when every failure is one its profile
+// covers and every claimed ID passed; the report shows covered failures as
+// known divergences, not as passes.
 package profiles
 
 import (
@@ -9,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -28,21 +31,41 @@ const (
 	Environment Kind = "environment"
 )
 
-// Divergence is one known divergence: a catalogue ID whose spec is expected to fail.
+// Divergence is one known divergence: a catalogue ID whose spec is expected to
+// fail, and how.
 type Divergence struct {
 	ID     string `json:"id"`
 	Kind   Kind   `json:"kind"`
 	Reason string `json:"reason"`
 	// Link is the upstream issue or documentation that shows the divergence.
 	Link string `json:"link"`
+	// Match is a Go regexp that the documented failure's message or location
+	// ("file.go:line") matches: a failure it does not match is not this
+	// divergence, and fails the gate like any other.
+	Match string `json:"match"`
+
+	match *regexp.Regexp
 }
 
-// Profile is one runtime family's list of known divergences.
+// Covers says whether a failure, by its message and location, is the one the
+// divergence documents.
+func (d Divergence) Covers(message, location string) bool {
+	if d.match == nil {
+		return false
+	}
+	return d.match.MatchString(message) || (location != "" && d.match.MatchString(location))
+}
+
+// Profile is one runtime family's list of known divergences, and of the
+// Optional semantics it claims.
 type Profile struct {
 	// Name is the file name without .yaml; it is what --podsem.profile takes.
 	Name        string       `json:"-"`
 	Description string       `json:"description"`
 	Divergences []Divergence `json:"divergences"`
+	// Supports lists Optional catalogue IDs the runtime claims: the gate fails
+	// when one of them does not pass, where a skip would otherwise do.
+	Supports []string `json:"supports"`
 }
 
 // Lookup returns the divergence listed for id.
@@ -56,6 +79,32 @@ func (p *Profile) Lookup(id string) (Divergence, bool) {
 		}
 	}
 	return Divergence{}, false
+}
+
+// Claims says whether the profile claims id (lists it under supports).
+func (p *Profile) Claims(id string) bool {
+	if p == nil {
+		return false
+	}
+	for _, s := range p.Supports {
+		if s == id {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckClaim says why id cannot be claimed, or nil: only Optional catalogue
+// IDs can; a Required one is claimed by the catalogue already.
+func CheckClaim(id string) error {
+	e, ok := catalogue.Find(id)
+	switch {
+	case !ok:
+		return fmt.Errorf("%q is not a catalogue ID", id)
+	case e.Level != catalogue.Optional:
+		return fmt.Errorf("%s is %s, and only Optional IDs can be claimed", id, e.Level)
+	}
+	return nil
 }
 
 //go:embed *.yaml
@@ -91,7 +140,9 @@ func Load(name string) (*Profile, error) {
 }
 
 // Parse decodes a profile strictly and checks it: every ID in the catalogue and
-// listed once, a known kind, a reason and an http(s) link on every entry.
+// listed once, a known kind, a reason, an http(s) link and a valid match regexp
+// on every entry; every supported ID Optional, claimed once, and not also
+// listed as a divergence.
 func Parse(name string, raw []byte) (*Profile, error) {
 	p := &Profile{Name: name}
 	if err := yaml.UnmarshalStrict(raw, p); err != nil {
@@ -103,7 +154,8 @@ func Parse(name string, raw []byte) (*Profile, error) {
 	}
 	seen := map[string]bool{}
 	var problems []string
-	for i, d := range p.Divergences {
+	for i := range p.Divergences {
+		d := &p.Divergences[i]
 		where := fmt.Sprintf("entry %d (%s)", i+1, d.ID)
 		switch {
 		case d.ID == "":
@@ -123,6 +175,25 @@ func Parse(name string, raw []byte) (*Profile, error) {
 		if !strings.HasPrefix(d.Link, "https://") && !strings.HasPrefix(d.Link, "http://") {
 			problems = append(problems, fmt.Sprintf("%s: link %q is not an upstream URL", where, d.Link))
 		}
+		if strings.TrimSpace(d.Match) == "" {
+			problems = append(problems, where+": no match (a regexp for the failure message or location it covers)")
+		} else if re, err := regexp.Compile(d.Match); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: match: %v", where, err))
+		} else {
+			d.match = re
+		}
+	}
+	claimed := map[string]bool{}
+	for _, id := range p.Supports {
+		switch err := CheckClaim(id); {
+		case err != nil:
+			problems = append(problems, "supports: "+err.Error())
+		case claimed[id]:
+			problems = append(problems, "supports: "+id+" listed twice")
+		case seen[id]:
+			problems = append(problems, "supports: "+id+" is also listed as a divergence")
+		}
+		claimed[id] = true
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("profile %s: %s", name, strings.Join(problems, "; "))

@@ -56,7 +56,7 @@ func TestLoadUnknownNamesTheKnownOnes(t *testing.T) {
 func TestLoadFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mine.yaml")
 	id := catalogue.Entries[0].ID
-	body := "description: my runtime\ndivergences:\n  - id: " + id + "\n    kind: environment\n    reason: nested\n    link: https://example.org/1\n"
+	body := "description: my runtime\ndivergences:\n  - id: " + id + "\n    kind: environment\n    reason: nested\n    link: https://example.org/1\n    match: nested\n"
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -72,16 +72,66 @@ func TestLoadFile(t *testing.T) {
 func TestParseRejects(t *testing.T) {
 	id := catalogue.Entries[0].ID
 	entry := func(fields string) string { return "description: x\ndivergences:\n  - " + fields + "\n" }
+	valid := entry("{id: " + id + ", kind: runtime, reason: r, link: https://x, match: m}")
 	for _, tc := range []struct{ name, yaml, want string }{
-		{"unknown ID", entry("{id: XYZ-99, kind: runtime, reason: r, link: https://x}"), "not a catalogue ID"},
-		{"no reason", entry("{id: " + id + ", kind: runtime, link: https://x}"), "no reason"},
-		{"no link", entry("{id: " + id + ", kind: runtime, reason: r}"), "not an upstream URL"},
-		{"bad kind", entry("{id: " + id + ", kind: flaky, reason: r, link: https://x}"), `kind "flaky"`},
-		{"unknown field", entry("{id: " + id + ", kind: runtime, reason: r, link: https://x, note: n}"), "unknown field"},
-		{"twice", entry("{id: "+id+", kind: runtime, reason: r, link: https://x}") + "  - {id: " + id + ", kind: runtime, reason: r, link: https://x}\n", "listed twice"},
+		{"unknown ID", entry("{id: XYZ-99, kind: runtime, reason: r, link: https://x, match: m}"), "not a catalogue ID"},
+		{"no reason", entry("{id: " + id + ", kind: runtime, link: https://x, match: m}"), "no reason"},
+		{"no link", entry("{id: " + id + ", kind: runtime, reason: r, match: m}"), "not an upstream URL"},
+		{"bad kind", entry("{id: " + id + ", kind: flaky, reason: r, link: https://x, match: m}"), `kind "flaky"`},
+		{"unknown field", entry("{id: " + id + ", kind: runtime, reason: r, link: https://x, match: m, note: n}"), "unknown field"},
+		{"twice", valid + "  - {id: " + id + ", kind: runtime, reason: r, link: https://x, match: m}\n", "listed twice"},
+		{"no match", entry("{id: " + id + ", kind: runtime, reason: r, link: https://x}"), "no match"},
+		{"bad match", entry("{id: " + id + ", kind: runtime, reason: r, link: https://x, match: 'a(b'}"), "match: error parsing regexp"},
+		{"supports a Required ID", valid + "supports: [NET-02]\n", "NET-02 is Required"},
+		{"supports an unknown ID", valid + "supports: [XYZ-99]\n", `"XYZ-99" is not a catalogue ID`},
+		{"supports twice", valid + "supports: [PID-02, PID-02]\n", "PID-02 listed twice"},
+		{"supports a divergence", entry("{id: PID-02, kind: runtime, reason: r, link: https://x, match: m}") + "supports: [PID-02]\n", "PID-02 is also listed as a divergence"},
 	} {
 		if _, err := Parse("t", []byte(tc.yaml)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: want an error with %q, got %v", tc.name, tc.want, err)
+		}
+	}
+}
+
+// A divergence covers only the failure it documents: by message or by location.
+func TestCovers(t *testing.T) {
+	y := "description: x\ndivergences:\n" +
+		"  - {id: IPC-03, kind: runtime, reason: r, link: https://x, match: 'posix-mq .*function not implemented|ipc_test\\.go:77'}\n" +
+		"supports: [PID-02, PID-03]\n"
+	p, err := Parse("t", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := p.Lookup("IPC-03")
+	for _, tc := range []struct {
+		message, location string
+		want              bool
+	}{
+		{"podprobe posix-mq create q in x/a: function not implemented", "pod/ipc_test.go:61", true},
+		{"container b receives from POSIX queue /q what container a sent", "pod/ipc_test.go:77", true},
+		{"container b receives from POSIX queue /q what container a sent", "pod/ipc_test.go:62", false},
+		{"Timed out after 60s waiting for pod ipc", "", false},
+	} {
+		if got := d.Covers(tc.message, tc.location); got != tc.want {
+			t.Errorf("Covers(%q, %q) = %v, want %v", tc.message, tc.location, got, tc.want)
+		}
+	}
+	if !p.Claims("PID-03") || p.Claims("PID-04") || p.Claims("IPC-03") {
+		t.Errorf("claims: %v", p.Supports)
+	}
+	var none *Profile
+	if none.Claims("PID-02") {
+		t.Error("a nil profile claims nothing")
+	}
+}
+
+func TestCheckClaim(t *testing.T) {
+	if err := CheckClaim("PID-02"); err != nil {
+		t.Errorf("PID-02 is Optional: %v", err)
+	}
+	for _, id := range []string{"NET-01", "NOPE-01", ""} {
+		if CheckClaim(id) == nil {
+			t.Errorf("%q must not be claimable", id)
 		}
 	}
 }
