@@ -140,7 +140,8 @@ var All = []Fault{
 		Breaks:   "app containers join the sandbox's PID namespace even without shareProcessNamespace",
 		MustFail: []string{"PID-01"},
 		MayFail: map[string]string{
-			"PID-06": "the ephemeral container sees the sandbox's and every container's processes, not only its target's",
+			"PID-06":  "the ephemeral container sees the sandbox's and every container's processes, not only its target's",
+			"HOST-03": "its control, an ordinary pod's entrypoint being PID 1 of its own PID namespace, fails: PID 1 is the sandbox's",
 		},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() || c.JoinsNamespace("pid") || c.HostNamespace("pid") {
@@ -308,8 +309,8 @@ var All = []Fault{
 		Breaks:   "app and init containers get a UTS namespace of their own, named like the pod: equal hostnames, but no namespace shared",
 		MustFail: []string{"UTS-01", "UTS-05", "SBX-03", "SBX-04"},
 		MayFail: map[string]string{
-			"UTS-02": "the container's hostname comes from the pod's HOSTNAME, which only the kubelet's spec.hostname rules make right",
-			"UTS-03": "with setHostnameAsFQDN, the container's hostname is only as right as its HOSTNAME",
+			"UTS-02": "the fault names each container from its HOSTNAME variable, which may differ from the sandbox's hostname (spec.hostname)",
+			"UTS-03": "the fault names each container from its HOSTNAME variable, which may differ from the sandbox's FQDN hostname",
 		},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() || !c.JoinsNamespace("uts") {
