@@ -84,12 +84,21 @@ var Entries = []Entry{
 
 // Lookup returns the entry of id; it panics on an unknown ID, a programming error.
 func Lookup(id string) Entry {
+	e, ok := Find(id)
+	if !ok {
+		panic(fmt.Sprintf("catalogue: unknown ID %q", id))
+	}
+	return e
+}
+
+// Find returns the entry of id, for IDs that come from users.
+func Find(id string) (Entry, bool) {
 	for _, e := range Entries {
 		if e.ID == id {
-			return e
+			return e, true
 		}
 	}
-	panic(fmt.Sprintf("catalogue: unknown ID %q", id))
+	return Entry{}, false
 }
 
 // Spec is what the catalogue check needs of a spec in a (dry-run) report.

@@ -5,11 +5,13 @@ package config
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/podsem/podsem/framework/catalogue"
 	"github.com/podsem/podsem/framework/profiles"
 )
 
@@ -40,7 +42,14 @@ type Settings struct {
 	// ImageHelp is what the preflight tells a user whose nodes lack the image: how
 	// to get it there. It depends on how the suite was started (make, the kit).
 	ImageHelp string
+	// Claims are the Optional IDs the vendor says the runtime offers: a
+	// claimed spec fails where it would skip. --podsem.claim, plus the
+	// profile's supports list.
+	Claims []string
 }
+
+// Claimed says whether id is one of the claimed Optional IDs.
+func (s Settings) Claimed(id string) bool { return slices.Contains(s.Claims, id) }
 
 // DefaultImageHelp is the advice for runs started from the repository.
 const DefaultImageHelp = "run `make images` (kind), or load/push it and pass --podsem.pull-policy=IfNotPresent"
@@ -49,6 +58,8 @@ const DefaultImageHelp = "run `make images` (kind), or load/push it and pass --p
 var Current = Settings{Image: DefaultImage, PullPolicy: v1.PullNever, ImageHelp: DefaultImageHelp}
 
 var pullPolicy = string(v1.PullNever)
+
+var claims string
 
 // Register adds the --podsem.* flags to fs.
 func Register(fs *flag.FlagSet) {
@@ -60,6 +71,7 @@ func Register(fs *flag.FlagSet) {
 	fs.BoolVar(&Current.Clean, "podsem.clean", false, "only delete the namespaces earlier podsem runs left behind, then exit")
 	fs.DurationVar(&Current.CleanOlderThan, "podsem.clean-older-than", 0, "with --podsem.clean: only namespaces older than this (0: all)")
 	fs.StringVar(&Current.ImageHelp, "podsem.image-help", Current.ImageHelp, "what the preflight advises when the nodes lack the image")
+	fs.StringVar(&claims, "podsem.claim", "", "comma-separated Optional catalogue IDs the runtime is claimed to offer: their specs fail instead of skipping")
 	fs.StringVar(&Current.Profile, "podsem.profile", "", "known-divergence profile the run is judged against: "+strings.Join(profiles.Names(), ", ")+", or a YAML file (empty: none)")
 }
 
@@ -74,10 +86,26 @@ func Validate() error {
 	if strings.TrimSpace(Current.Image) == "" {
 		return fmt.Errorf("--podsem.image is empty")
 	}
+	Current.Claims = nil
+	for _, id := range strings.Split(claims, ",") {
+		if id = strings.TrimSpace(id); id == "" {
+			continue
+		}
+		e, ok := catalogue.Find(id)
+		switch {
+		case !ok:
+			return fmt.Errorf("--podsem.claim: %q is not a catalogue ID", id)
+		case e.Level != catalogue.Optional:
+			return fmt.Errorf("--podsem.claim: %s is %s, and only Optional IDs can be claimed", id, e.Level)
+		}
+		Current.Claims = append(Current.Claims, id)
+	}
 	if Current.Profile != "" {
-		if _, err := profiles.Load(Current.Profile); err != nil {
+		p, err := profiles.Load(Current.Profile)
+		if err != nil {
 			return fmt.Errorf("--podsem.profile: %v", err)
 		}
+		Current.Claims = append(Current.Claims, p.Supports...)
 	}
 	return nil
 }

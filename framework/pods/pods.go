@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -90,16 +91,21 @@ func Create(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*
 
 // StartOptional starts a pod that uses an Optional semantic. It returns the
 // Ready pod and "", or nil and the reason the cluster does not offer the
-// semantic, for the spec to ginkgo.Skip with. The rule, for every Optional spec:
+// semantic, for the spec to pass to spec.NotOffered. The rule, for every
+// Optional spec: "not offered" means the cluster says so, never that something
+// failed once.
 //
 //   - the API server rejects the pod as Forbidden or Invalid (a feature gate, an
-//     admission plugin): not offered, skip;
+//     admission plugin): not offered;
 //   - the pod never starts and the kubelet says the runtime refused it (a
 //     container waiting with CreateContainerError, RunContainerError or
 //     CreateContainerConfigError, terminated with StartError, a
 //     FailedCreatePodSandBox event, the kubelet failing the pod at admission),
-//     and still so refusalGrace later: not offered, skip with the runtime's
-//     message;
+//     still so refusalGrace later (the kubelet has retried), and the refusal
+//     says the feature is unsupported (Unsupported): not offered, with the
+//     runtime's message;
+//   - a refusal that persists but does not say so fails the spec, quoting the
+//     runtime: a runtime error is not a missing feature;
 //   - anything else (no reason within OptionalTimeout, a container crashing)
 //     fails the spec, and so does a semantic that is offered but violated, which
 //     the spec itself checks once the pod runs.
@@ -110,44 +116,113 @@ func StartOptional(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) 
 		return nil, fmt.Sprintf("the API server rejects pod %s: %v", pod.Name, err)
 	}
 	e2eframework.ExpectNoError(err, "creating pod %s", pod.Name)
-	ready, reason, err := awaitOptional(ctx, f, created.Name, "Ready", isReady)
+	ready, refused, err := awaitOptional(ctx, f, created.Name, "Ready", isReady, allContainers, podRule)
 	e2eframework.ExpectNoError(err)
-	if reason == "" {
-		ginkgo.AddReportEntry("pod "+ready.Name, Summary(ready), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	if refused != "" {
+		return nil, fmt.Sprintf("pod %s/%s did not start: %s", f.Namespace.Name, created.Name, refused)
 	}
-	return ready, reason
+	ginkgo.AddReportEntry("pod "+ready.Name, Summary(ready), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	return ready, ""
 }
+
+// unsupported matches what runtimes and the kubelet say when they do not
+// implement a feature ("does not support user namespaces", "not supported",
+// "unsupported ...", "not implemented"), as opposed to failing at it.
+var unsupported = regexp.MustCompile(`(?i)\b(not supported|does not support|doesn't support|unsupported|not implemented)\b`)
+
+// Unsupported says whether a refusal's message says the feature is not
+// implemented, rather than that something went wrong.
+func Unsupported(message string) bool { return unsupported.MatchString(message) }
+
+// ephemeralAttempts bounds how many ephemeral containers AddEphemeralOptional
+// adds before it takes the runtime's refusal for its answer: the kubelet never
+// retries an ephemeral container, so one transient runtime error (runc's
+// "unable to freeze") would otherwise read as "not offered".
+const ephemeralAttempts = 3
 
 // AddEphemeralOptional adds ec to pod the way e2epod's AddEphemeralContainerSync
 // does (a strategic merge patch of the ephemeralcontainers subresource, which
-// no concurrent status update can conflict with) and waits until it runs, under
-// StartOptional's rule: a rejected patch or a refused container is a skip
-// reason, anything else that keeps it from running fails the spec.
-func AddEphemeralOptional(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, ec v1.EphemeralContainer) (*v1.Pod, string) {
+// no concurrent status update can conflict with) and waits until it runs. A
+// rejected patch is a skip reason. A container the runtime refuses is
+// replaced by a new one (ec's name with a suffix), up to ephemeralAttempts;
+// when every one is refused, the refusal is a skip reason if it says the
+// feature is unsupported, and fails the spec otherwise. It returns the pod and
+// the name of the ephemeral container that runs.
+func AddEphemeralOptional(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, ec v1.EphemeralContainer) (*v1.Pod, string, string) {
 	ginkgo.GinkgoHelper()
-	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []v1.EphemeralContainer{ec}}})
-	e2eframework.ExpectNoError(err)
-	_, err = f.ClientSet.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers")
-	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
-		return nil, fmt.Sprintf("the API server rejects ephemeral container %s in pod %s: %v", ec.Name, pod.Name, err)
-	}
-	e2eframework.ExpectNoError(err, "adding ephemeral container %s to pod %s", ec.Name, pod.Name)
-	running, reason, err := awaitOptional(ctx, f, pod.Name, "running ephemeral container "+ec.Name, func(p *v1.Pod) bool {
-		for _, s := range p.Status.EphemeralContainerStatuses {
-			if s.Name == ec.Name && s.State.Running != nil {
-				return true
-			}
+	base := ec.Name
+	var refusals []string
+	for attempt := 1; attempt <= ephemeralAttempts; attempt++ {
+		if attempt > 1 {
+			ec.Name = fmt.Sprintf("%s-%d", base, attempt)
 		}
-		return false
-	})
-	e2eframework.ExpectNoError(err)
-	return running, reason
+		patch, err := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []v1.EphemeralContainer{ec}}})
+		e2eframework.ExpectNoError(err)
+		_, err = f.ClientSet.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers")
+		if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+			return nil, "", fmt.Sprintf("the API server rejects ephemeral container %s in pod %s: %v", ec.Name, pod.Name, err)
+		}
+		e2eframework.ExpectNoError(err, "adding ephemeral container %s to pod %s", ec.Name, pod.Name)
+		name := ec.Name
+		running, refused, err := awaitOptional(ctx, f, pod.Name, "running ephemeral container "+name, func(p *v1.Pod) bool {
+			s := ephemeralStatus(p, name)
+			return s != nil && s.State.Running != nil
+		}, func(p *v1.Pod) []v1.ContainerStatus {
+			if s := ephemeralStatus(p, name); s != nil {
+				return []v1.ContainerStatus{*s}
+			}
+			return nil
+		}, refusalRule{anyRefusal: true})
+		e2eframework.ExpectNoError(err)
+		if refused == "" {
+			ginkgo.AddReportEntry("ephemeral container "+name, fmt.Sprintf("running after %d attempt(s); refusals before: %v", attempt, refusals), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+			return running, name, ""
+		}
+		refusals = append(refusals, refused)
+		ginkgo.AddReportEntry("ephemeral container "+name+" refused", refused, ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	}
+	last := refusals[len(refusals)-1]
+	if !Unsupported(last) {
+		e2eframework.Failf("%d ephemeral containers in pod %s/%s were refused in a row, and the refusal does not say the feature is unsupported (a runtime error is not a missing feature): %s",
+			ephemeralAttempts, f.Namespace.Name, pod.Name, strings.Join(refusals, " | "))
+	}
+	return nil, "", fmt.Sprintf("%d ephemeral containers in pod %s/%s were refused in a row: %s", ephemeralAttempts, f.Namespace.Name, pod.Name, last)
 }
 
-// awaitOptional polls pod name until done, until the cluster has refused the
-// pod for refusalGrace (a skip reason), or until OptionalTimeout passes (an
-// error).
-func awaitOptional(ctx context.Context, f *e2eframework.Framework, name, what string, done func(*v1.Pod) bool) (*v1.Pod, string, error) {
+func ephemeralStatus(p *v1.Pod, name string) *v1.ContainerStatus {
+	for i := range p.Status.EphemeralContainerStatuses {
+		if p.Status.EphemeralContainerStatuses[i].Name == name {
+			return &p.Status.EphemeralContainerStatuses[i]
+		}
+	}
+	return nil
+}
+
+// allContainers is every container status of a pod, init and ephemeral ones included.
+func allContainers(p *v1.Pod) []v1.ContainerStatus {
+	return append(append(append([]v1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...), p.Status.EphemeralContainerStatuses...)
+}
+
+// refusalRule says when awaitOptional takes a refusal for the answer.
+type refusalRule struct {
+	// grace is how long the refusal must stand.
+	grace time.Duration
+	// anyRefusal: every refusal counts (an ephemeral container, which the
+	// kubelet never retries), not only one that says the feature is
+	// unsupported; the caller decides what it means.
+	anyRefusal bool
+}
+
+// podRule is StartOptional's: the kubelet retries a refused pod, so only an
+// "unsupported" refusal that stood for refusalGrace ends the wait; any other
+// one is waited out, and if it persists the wait's error quotes it.
+var podRule = refusalRule{grace: refusalGrace}
+
+// awaitOptional polls pod name until done, until a refusal (in the statuses
+// of watched, or the sandbox's events) ends the wait under rule (the refusal
+// is returned), or until OptionalTimeout passes (an error that quotes the last
+// refusal).
+func awaitOptional(ctx context.Context, f *e2eframework.Framework, name, what string, done func(*v1.Pod) bool, watched func(*v1.Pod) []v1.ContainerStatus, rule refusalRule) (*v1.Pod, string, error) {
 	var reason, sandbox string
 	var refusedSince, nextEvents time.Time
 	p, err := WaitFor(ctx, f, name, OptionalTimeout, what, func(p *v1.Pod) (bool, error) {
@@ -165,7 +240,7 @@ func awaitOptional(ctx context.Context, f *e2eframework.Framework, name, what st
 			nextEvents = time.Now().Add(eventInterval)
 			sandbox = sandboxRefusal(ctx, f, name)
 		}
-		if reason = refusal(p); reason == "" {
+		if reason = refusal(p, watched(p)); reason == "" {
 			reason = sandbox
 		}
 		switch {
@@ -174,22 +249,25 @@ func awaitOptional(ctx context.Context, f *e2eframework.Framework, name, what st
 		case refusedSince.IsZero():
 			refusedSince = time.Now()
 		}
-		return reason != "" && time.Since(refusedSince) >= refusalGrace, nil
+		counts := reason != "" && (rule.anyRefusal || Unsupported(reason))
+		return counts && time.Since(refusedSince) >= rule.grace, nil
 	})
+	if err != nil && reason != "" {
+		err = fmt.Errorf("%w; the runtime's last refusal, which does not say the feature is unsupported (a runtime error is not a missing feature): %s", err, reason)
+	}
 	if err != nil || done(p) {
 		return p, "", err
 	}
-	return nil, fmt.Sprintf("pod %s/%s did not start: %s", f.Namespace.Name, name, reason), nil
+	return nil, reason, nil
 }
 
 // refusal is why the kubelet or runtime would not start pod, from its status,
 // or "" when its status does not say so.
-func refusal(p *v1.Pod) string {
+func refusal(p *v1.Pod, statuses []v1.ContainerStatus) string {
 	if p.Status.Phase == v1.PodFailed && p.Status.Reason != "" {
 		return fmt.Sprintf("the kubelet failed the pod: %s: %s", p.Status.Reason, firstLine(p.Status.Message))
 	}
-	all := append(append(append([]v1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...), p.Status.EphemeralContainerStatuses...)
-	for _, s := range all {
+	for _, s := range statuses {
 		if w := s.State.Waiting; w != nil && slices.Contains(refusedWaiting, w.Reason) {
 			return fmt.Sprintf("container %s: %s: %s", s.Name, w.Reason, firstLine(w.Message))
 		}
@@ -244,6 +322,13 @@ func StartFixture(ctx context.Context, f *e2eframework.Framework, name string, m
 	return Start(ctx, f, pod)[0]
 }
 
+// OnNodeOf puts a pod on the node of pod, for specs that compare with
+// another pod on the same node (the node's namespaces are one node's), on a
+// cluster of any number of nodes.
+func OnNodeOf(pod *v1.Pod) func(*v1.Pod) {
+	return func(p *v1.Pod) { p.Spec.NodeName = pod.Spec.NodeName }
+}
+
 // WaitReady waits until pod name is Ready. Its error names what was seen last:
 // container states and reasons, and the pod's warning events.
 func WaitReady(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration) (*v1.Pod, error) {
@@ -286,8 +371,7 @@ func WaitFor(ctx context.Context, f *e2eframework.Framework, name string, timeou
 // States is a one-line account of a pod's containers.
 func States(p *v1.Pod) string {
 	var parts []string
-	all := append(append(append([]v1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...), p.Status.EphemeralContainerStatuses...)
-	for _, s := range all {
+	for _, s := range allContainers(p) {
 		state := "unknown"
 		switch {
 		case s.State.Running != nil:

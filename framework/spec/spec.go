@@ -6,23 +6,44 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"time"
 
 	"github.com/onsi/ginkgo/v2"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 	admissionapi "k8s.io/pod-security-admission/api"
 
 	"github.com/podsem/podsem/framework/catalogue"
+	"github.com/podsem/podsem/framework/config"
 )
 
 // NamespacePrefix starts the name of every namespace podsem creates; the
 // framework labels each with e2e-framework=<its base name>.
 const NamespacePrefix = "podsem-"
 
+// Timeout bounds every spec: its waits are bounded one by one (a pod Ready
+// within a minute, an exec answering within a minute), and this bounds their
+// sum, so no spec can hang a run.
+const Timeout = 5 * time.Minute
+
 // It declares the spec of catalogue entry id: text "[ID] semantic", labels area,
-// level and ID. args are further decorators and the body.
+// level and ID, bounded by Timeout. args are further decorators and the body.
 func It(id string, args ...any) bool {
 	e := catalogue.Lookup(id)
-	return ginkgo.It(e.Text(), append([]any{ginkgo.Label(e.Labels()...), ginkgo.Offset(1)}, args...)...)
+	return ginkgo.It(e.Text(), append([]any{ginkgo.Label(e.Labels()...), ginkgo.Offset(1), ginkgo.SpecTimeout(Timeout)}, args...)...)
+}
+
+// NotOffered ends the current Optional spec because the cluster does not offer
+// its semantic: a skip with the reason, unless the spec's ID is claimed
+// (--podsem.claim, the profile's supports list), when it is a failure: a
+// vendor who says the runtime offers it is held to that.
+func NotOffered(reason string) {
+	ginkgo.GinkgoHelper()
+	for _, label := range ginkgo.CurrentSpecReport().Labels() {
+		if config.Current.Claimed(label) {
+			e2eframework.Failf("%s is claimed (--podsem.claim or the profile's supports list), but the cluster does not offer it: %s", label, reason)
+		}
+	}
+	ginkgo.Skip(reason)
 }
 
 // Framework gives every spec of the enclosing container its own namespace

@@ -81,7 +81,7 @@ var _ = ginkgo.Describe("pid: private", func() {
 		awaitSignals(ctx, f, pod, "b", record, []string{"SIGUSR2"})
 
 		a, b := nsOf(ctx, f, pod, "a"), nsOf(ctx, f, pod, "b")
-		gomega.Expect(a.Namespaces["pid"]).NotTo(gomega.Equal(b.Namespaces["pid"]), "containers a and b have PID namespaces of their own")
+		gomega.Expect(a.Namespace("pid")).NotTo(gomega.Equal(b.Namespace("pid")), "containers a and b have PID namespaces of their own")
 	})
 })
 
@@ -92,7 +92,7 @@ var _ = ginkgo.Describe("pid: shared", ginkgo.Ordered, ginkgo.ContinueOnFailure,
 	ginkgo.BeforeAll(func(ctx context.Context) {
 		var skip string
 		if pod, skip = pods.StartOptional(ctx, f, pods.Load("pid-shared")); skip != "" {
-			ginkgo.Skip(skip)
+			spec.NotOffered(skip)
 		}
 	})
 
@@ -111,7 +111,7 @@ var _ = ginkgo.Describe("pid: shared", ginkgo.Ordered, ginkgo.ContinueOnFailure,
 		gomega.Expect(exactly(views["a"], entrypoint)[0].PID).To(gomega.Equal(exactly(views["b"], entrypoint)[0].PID), "under one PID in both")
 		gomega.Expect(pid1(views["a"]).Cmdline).To(gomega.Equal(pid1(views["b"]).Cmdline), "and PID 1 is the same process in both")
 		a, b := nsOf(ctx, f, pod, "a"), nsOf(ctx, f, pod, "b")
-		gomega.Expect(b.Namespaces["pid"]).To(gomega.Equal(a.Namespaces["pid"]), "one PID namespace")
+		gomega.Expect(b.Namespace("pid")).To(gomega.Equal(a.Namespace("pid")), "one PID namespace")
 	})
 
 	spec.It("PID-03", func(ctx context.Context) {
@@ -175,15 +175,15 @@ var _ = ginkgo.Describe("pid: ephemeral container", func() {
 			},
 			TargetContainerName: "a",
 		}
-		pod, skip := pods.AddEphemeralOptional(ctx, f, pod, debug)
+		pod, debugName, skip := pods.AddEphemeralOptional(ctx, f, pod, debug)
 		if skip != "" {
-			ginkgo.Skip(skip)
+			spec.NotOffered(skip)
 		}
 
-		view := ps(ctx, f, pod, debug.Name)
+		view := ps(ctx, f, pod, debugName)
 		gomega.Expect(pid1(view).Cmdline).To(gomega.Equal(entrypoint), "PID 1 seen from the debug container is an entrypoint, its target's: %v", view.Processes)
 		var rr probe.RootRead
-		r := probe.Run(ctx, f, pod, debug.Name, "root-read", "1", path)
+		r := probe.Run(ctx, f, pod, debugName, "root-read", "1", path)
 		gomega.Expect(r.OK()).To(gomega.BeTrue(), "the debug container reads %s through /proc/1/root, which is container a's root: %s", path, r.Describe())
 		r.Decode(&rr)
 		gomega.Expect(rr.Content).To(gomega.HaveValue(gomega.Equal(payload)), "and gets what container a wrote there: PID 1 is a's entrypoint")
@@ -191,9 +191,9 @@ var _ = ginkgo.Describe("pid: ephemeral container", func() {
 		// Positive control: b's process is there, for b.
 		gomega.Expect(ps(ctx, f, pod, "b").Matching(record)).To(gomega.HaveLen(1), "container b sees its own process")
 
-		d, a, b := nsOf(ctx, f, pod, debug.Name), nsOf(ctx, f, pod, "a"), nsOf(ctx, f, pod, "b")
-		gomega.Expect(d.Namespaces["pid"]).To(gomega.Equal(a.Namespaces["pid"]), "the debug container is in container a's PID namespace")
-		gomega.Expect(d.Namespaces["pid"]).NotTo(gomega.Equal(b.Namespaces["pid"]), "not in container b's")
+		d, a, b := nsOf(ctx, f, pod, debugName), nsOf(ctx, f, pod, "a"), nsOf(ctx, f, pod, "b")
+		gomega.Expect(d.Namespace("pid")).To(gomega.Equal(a.Namespace("pid")), "the debug container is in container a's PID namespace")
+		gomega.Expect(d.Namespace("pid")).NotTo(gomega.Equal(b.Namespace("pid")), "not in container b's")
 	})
 })
 
