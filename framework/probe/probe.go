@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/onsi/ginkgo/v2"
 	v1 "k8s.io/api/core/v1"
@@ -19,6 +20,10 @@ import (
 
 // Binary is where podprobe sits in its image.
 const Binary = "/podprobe"
+
+// ExecTimeout bounds one podprobe exec: every subcommand answers in seconds
+// (the longest waits are 5s), so one that has not answered by then hung.
+const ExecTimeout = time.Minute
 
 // Result is one podprobe run: its JSON output and exit code. Exit code 1 means the
 // operation failed and the JSON says how (Error, Errno); that is an observation,
@@ -51,6 +56,8 @@ func RunEnding(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, cont
 
 func run(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container string, ending bool, args []string) Result {
 	ginkgo.GinkgoHelper()
+	ctx, cancel := context.WithTimeout(ctx, ExecTimeout)
+	defer cancel()
 	stdout, stderr, err := e2epod.Exec(f.TContext(ctx), e2epod.ExecOptions{
 		Command:       append([]string{Binary}, args...),
 		Namespace:     pod.Namespace,
@@ -73,6 +80,8 @@ func run(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container 
 	case err == nil:
 	case errors.As(err, &exitErr):
 		r.ExitCode = exitErr.Code
+	case ctx.Err() != nil:
+		e2eframework.Failf("exec podprobe %s in %s/%s: no answer within %s (the exec hung): %v (stderr: %s)", strings.Join(args, " "), pod.Name, container, ExecTimeout, err, stderr)
 	default:
 		e2eframework.Failf("exec podprobe %s in %s/%s: %v (stderr: %s)", strings.Join(args, " "), pod.Name, container, err, stderr)
 	}

@@ -1,6 +1,12 @@
 package probe
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/onsi/ginkgo/v2"
+	e2eframework "k8s.io/kubernetes/test/e2e/framework"
+)
 
 // The JSON objects podprobe prints (images/podprobe), as the suite reads them.
 
@@ -13,6 +19,36 @@ type NS struct {
 	PPID       int               `json:"ppid"`
 	UIDMap     string            `json:"uid_map"`
 	GIDMap     string            `json:"gid_map"`
+}
+
+// Namespace is the link of namespace kind ("net:[4026531840]"). A link that
+// could not be read fails the spec: two unreadable links compare equal and
+// would prove nothing.
+func (n NS) Namespace(kind string) string {
+	ginkgo.GinkgoHelper()
+	link := n.Namespaces[kind]
+	if link == "" {
+		e2eframework.Failf("podprobe could not read the %s namespace link (/proc/self/ns/%s): %v", kind, kind, n.Namespaces)
+	}
+	return link
+}
+
+// HostID maps id through a uid_map or gid_map ("inside outside count" lines)
+// to the id outside the namespace; false when no line covers it.
+func HostID(idMap string, id uint64) (uint64, bool) {
+	for _, line := range strings.Split(idMap, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		inside, err1 := strconv.ParseUint(f[0], 10, 64)
+		outside, err2 := strconv.ParseUint(f[1], 10, 64)
+		count, err3 := strconv.ParseUint(f[2], 10, 64)
+		if err1 == nil && err2 == nil && err3 == nil && id >= inside && id-inside < count {
+			return outside + (id - inside), true
+		}
+	}
+	return 0, false
 }
 
 // Dial is `podprobe dial`.
@@ -154,17 +190,6 @@ func (p PS) Matching(s string) []Process {
 	return out
 }
 
-// Comm returns the processes whose comm is comm.
-func (p PS) Comm(comm string) []Process {
-	var out []Process
-	for _, x := range p.Processes {
-		if x.Comm == comm {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
 // Ancestry follows pid's parents as far as the list shows them: pid, its parent,
 // ..., ending at a process whose parent is 0 or not in the list.
 func (p PS) Ancestry(pid int) []Process {
@@ -216,12 +241,9 @@ type Orphan struct {
 type Cgroup struct {
 	Version          int    `json:"version"`
 	Path             string `json:"path"`
+	Dir              string `json:"dir"`
+	DirInode         uint64 `json:"dir_inode"`
 	MemoryLimitBytes *int64 `json:"memory_limit_bytes"`
 	CPUQuotaUs       *int64 `json:"cpu_quota_us"`
 	CPUPeriodUs      *int64 `json:"cpu_period_us"`
-}
-
-// RawSocket is `podprobe raw-socket`.
-type RawSocket struct {
-	Opened bool `json:"opened"`
 }

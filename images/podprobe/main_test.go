@@ -793,7 +793,10 @@ func TestCgroup(t *testing.T) {
 	if v := fmt.Sprint(got["version"]); v != "1" && v != "2" {
 		t.Fatalf("version %v", got)
 	}
-	for _, key := range []string{"path", "memory_limit_bytes", "cpu_quota_us", "cpu_period_us"} {
+	if ino := fmt.Sprint(got["dir_inode"]); ino == "0" || ino == "<nil>" {
+		t.Errorf("no cgroup directory inode in %v", got)
+	}
+	for _, key := range []string{"path", "dir", "memory_limit_bytes", "cpu_quota_us", "cpu_period_us"} {
 		if _, ok := got[key]; !ok {
 			t.Errorf("no %q in %v", key, got)
 		}

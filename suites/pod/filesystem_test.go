@@ -2,6 +2,8 @@ package pod
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
@@ -24,9 +26,18 @@ const (
 var _ = ginkgo.Describe("filesystem", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	f := spec.SharedFramework("fs", admissionapi.LevelBaseline)
 	var pod *v1.Pod
+	// DNS settings of this pod's own, for FS-05 to find in resolv.conf: a
+	// search domain unique to the run and an ndots no default has.
+	searchDomain := spec.Token("fs05") + ".podsem.test"
 
 	ginkgo.BeforeAll(func(ctx context.Context) {
-		pod = pods.Start(ctx, f, pods.Load("volumes"))[0]
+		ndots := fs05Ndots
+		pod = pods.StartFixture(ctx, f, "volumes", func(p *v1.Pod) {
+			p.Spec.DNSConfig = &v1.PodDNSConfig{
+				Searches: []string{searchDomain},
+				Options:  []v1.PodDNSConfigOption{{Name: "ndots", Value: &ndots}},
+			}
+		})
 	})
 
 	spec.It("FS-01", func(ctx context.Context) {
@@ -79,12 +90,20 @@ var _ = ginkgo.Describe("filesystem", ginkgo.Ordered, ginkgo.ContinueOnFailure, 
 	})
 
 	spec.It("FS-05", func(ctx context.Context) {
-		for _, path := range []string{"/etc/hosts", "/etc/resolv.conf"} {
-			a, b := read(ctx, f, pod, "a", path), read(ctx, f, pod, "b", path)
-			gomega.Expect(a).NotTo(gomega.BeEmpty(), "container a has a kubelet-managed %s", path)
-			gomega.Expect(b).To(gomega.Equal(a), "container b's %s is container a's", path)
+		// The files are the kubelet's for this pod: /etc/hosts maps the pod's IP
+		// to its hostname, resolv.conf carries the pod's dnsConfig. Then every
+		// container has the same ones.
+		hosts := read(ctx, f, pod, "a", "/etc/hosts")
+		gomega.Expect(hostsNames(hosts, pods.IPs(pod))).To(gomega.ContainElement(pod.Name),
+			"container a's /etc/hosts gives the pod's IP %v the pod's hostname %s: it is the kubelet's file for this pod:\n%s", pods.IPs(pod), pod.Name, hosts)
+		resolv := read(ctx, f, pod, "a", "/etc/resolv.conf")
+		gomega.Expect(resolvField(resolv, "search")).To(gomega.ContainElement(searchDomain),
+			"container a's resolv.conf searches the pod's dnsConfig domain %s:\n%s", searchDomain, resolv)
+		gomega.Expect(resolvField(resolv, "options")).To(gomega.ContainElement("ndots:"+fs05Ndots),
+			"container a's resolv.conf has the pod's dnsConfig option ndots:%s:\n%s", fs05Ndots, resolv)
+		for path, content := range map[string]string{"/etc/hosts": hosts, "/etc/resolv.conf": resolv} {
+			gomega.Expect(read(ctx, f, pod, "b", path)).To(gomega.Equal(content), "container b's %s is container a's", path)
 		}
-		gomega.Expect(read(ctx, f, pod, "a", "/etc/hosts")).To(gomega.ContainSubstring(pod.Name), "/etc/hosts is the kubelet's, naming the pod")
 	})
 })
 
@@ -100,6 +119,32 @@ func sharedBothWays(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod,
 	gomega.Expect(read(ctx, f, pod, "b", pathB+"/"+name)).To(gomega.Equal(update), "and sees container a's later update")
 	write(ctx, f, pod, "b", pathB+"/"+name+"-back", back)
 	gomega.Expect(read(ctx, f, pod, "a", pathA+"/"+name+"-back")).To(gomega.Equal(back), "and container a reads what b wrote")
+}
+
+// fs05Ndots is the ndots option FS-05 gives its pod.
+const fs05Ndots = "3"
+
+// hostsNames lists the names /etc/hosts content gives any of ips.
+func hostsNames(hosts string, ips []string) []string {
+	var names []string
+	for _, line := range strings.Split(hosts, "\n") {
+		if fields := strings.Fields(line); len(fields) >= 2 && slices.Contains(ips, fields[0]) {
+			names = append(names, fields[1:]...)
+		}
+	}
+	return names
+}
+
+// resolvField lists the values of resolv.conf's lines for keyword ("search",
+// "options", "nameserver").
+func resolvField(resolv, keyword string) []string {
+	var values []string
+	for _, line := range strings.Split(resolv, "\n") {
+		if fields := strings.Fields(line); len(fields) >= 2 && fields[0] == keyword {
+			values = append(values, fields[1:]...)
+		}
+	}
+	return values
 }
 
 func write(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container, path, content string) {

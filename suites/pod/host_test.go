@@ -33,11 +33,11 @@ var _ = ginkgo.Describe("host: network", func() {
 		onHost := pods.Load("host-net")
 		onHost.Spec.Containers[0].Args = []string{"serve", "tcp", port}
 		onHost.Spec.Containers[0].ReadinessProbe.Exec.Command = []string{probe.Binary, "dial", "tcp", "127.0.0.1:" + port, "--timeout", "1s"}
-		ordinary := pods.Start(ctx, f, pods.Load("single"))[0]
 		pod, skip := pods.StartOptional(ctx, f, onHost)
 		if skip != "" {
-			ginkgo.Skip(skip)
+			spec.NotOffered(skip)
 		}
+		ordinary := pods.StartFixture(ctx, f, "single", pods.OnNodeOf(pod))
 
 		// The node's IP, as the node reports it, is an address of both containers.
 		hostIP := pod.Status.HostIP
@@ -59,9 +59,9 @@ var _ = ginkgo.Describe("host: network", func() {
 		r.Decode(&d)
 		gomega.Expect(d.Result).To(gomega.Equal("ok"), "an ordinary pod reaches container a's server at the node's IP %s:%s: %s", hostIP, port, r.Describe())
 		gomega.Expect(d.Echo).To(gomega.Equal(d.Sent))
-		gomega.Expect(d.Server.NetNS).To(gomega.Equal(serverNS.Namespaces["net"]), "the answer comes from container a's network namespace")
-		gomega.Expect(d.Server.NetNS).NotTo(gomega.Equal(otherNS.Namespaces["net"]), "which is not the dialling pod's")
-		gomega.Expect(nsOf(ctx, f, pod, "b").Namespaces["net"]).To(gomega.Equal(serverNS.Namespaces["net"]), "container b is in it too")
+		gomega.Expect(d.Server.NetNS).To(gomega.Equal(serverNS.Namespace("net")), "the answer comes from container a's network namespace")
+		gomega.Expect(d.Server.NetNS).NotTo(gomega.Equal(otherNS.Namespace("net")), "which is not the dialling pod's")
+		gomega.Expect(nsOf(ctx, f, pod, "b").Namespace("net")).To(gomega.Equal(serverNS.Namespace("net")), "container b is in it too")
 	})
 })
 
@@ -69,17 +69,20 @@ var _ = ginkgo.Describe("host: IPC", func() {
 	f := spec.Framework("host-ipc", admissionapi.LevelPrivileged)
 
 	spec.It("HOST-02", func(ctx context.Context) {
+		// The peer and the ordinary pod go to the first pod's node: the node's
+		// IPC namespace is one node's.
+		pod, skip := pods.StartOptional(ctx, f, pods.Load("host-ipc"))
+		if skip != "" {
+			spec.NotOffered(skip)
+		}
 		peer := pods.Load("host-ipc")
 		peer.Name = "host-ipc-peer"
-		ordinary := pods.Start(ctx, f, pods.Load("single"))[0]
-		var started [2]*v1.Pod
-		for i, p := range []*v1.Pod{pods.Load("host-ipc"), peer} {
-			var skip string
-			if started[i], skip = pods.StartOptional(ctx, f, p); skip != "" {
-				ginkgo.Skip(skip)
-			}
+		pods.OnNodeOf(pod)(peer)
+		other, skip := pods.StartOptional(ctx, f, peer)
+		if skip != "" {
+			spec.NotOffered(skip)
 		}
-		pod, other := started[0], started[1]
+		ordinary := pods.StartFixture(ctx, f, "single", pods.OnNodeOf(pod))
 
 		key := strconv.FormatInt(spec.IPCKey(), 10)
 		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "create", key)
@@ -105,10 +108,10 @@ var _ = ginkgo.Describe("host: IPC", func() {
 		gomega.Expect(r.OK()).To(gomega.BeFalse(), "an ordinary pod must not reach the node's queue: %s", r.Describe())
 		gomega.Expect(r.Errno).To(gomega.Equal("ENOENT"), r.Describe())
 
-		mine := nsOf(ctx, f, pod, "a").Namespaces["ipc"]
-		gomega.Expect(nsOf(ctx, f, pod, "b").Namespaces["ipc"]).To(gomega.Equal(mine), "container b is in container a's IPC namespace")
-		gomega.Expect(nsOf(ctx, f, other, "a").Namespaces["ipc"]).To(gomega.Equal(mine), "and so is the other hostIPC pod")
-		gomega.Expect(nsOf(ctx, f, ordinary, "main").Namespaces["ipc"]).NotTo(gomega.Equal(mine), "but not the ordinary pod")
+		mine := nsOf(ctx, f, pod, "a").Namespace("ipc")
+		gomega.Expect(nsOf(ctx, f, pod, "b").Namespace("ipc")).To(gomega.Equal(mine), "container b is in container a's IPC namespace")
+		gomega.Expect(nsOf(ctx, f, other, "a").Namespace("ipc")).To(gomega.Equal(mine), "and so is the other hostIPC pod")
+		gomega.Expect(nsOf(ctx, f, ordinary, "main").Namespace("ipc")).NotTo(gomega.Equal(mine), "but not the ordinary pod")
 	})
 })
 
@@ -117,46 +120,55 @@ var _ = ginkgo.Describe("host: PID", func() {
 
 	spec.It("HOST-03", func(ctx context.Context) {
 		// Each entrypoint carries a name unique to this run, to be told apart
-		// among every process of the node.
+		// among every process of the node. The node's PID namespace is known by
+		// what only it shows, not by a process name (k3s and others run the
+		// kubelet under other names): the entrypoint of an ordinary pod on the
+		// same node, which lives in a PID namespace of its own below the node's.
 		marks := map[string]string{"a": "/tmp/" + spec.Token("host03-a") + ".json", "b": "/tmp/" + spec.Token("host03-b") + ".json"}
 		onHost := pods.Load("host-pid")
 		for i := range onHost.Spec.Containers {
 			onHost.Spec.Containers[i].Args = []string{"sleep", "--ns-out", marks[onHost.Spec.Containers[i].Name]}
 		}
-		ordinary := pods.Start(ctx, f, pods.Load("single"))[0]
 		pod, skip := pods.StartOptional(ctx, f, onHost)
 		if skip != "" {
-			ginkgo.Skip(skip)
+			spec.NotOffered(skip)
 		}
+		neighbourMark := "/tmp/" + spec.Token("host03-neighbour") + ".json"
+		ordinary := pods.StartFixture(ctx, f, "single", pods.OnNodeOf(pod), func(p *v1.Pod) {
+			p.Spec.Containers[0].Args = []string{"sleep", "--ns-out", neighbourMark}
+		})
+		// In its own PID namespace, the neighbour's entrypoint is PID 1.
+		own := ps(ctx, f, ordinary, "main")
+		gomega.Expect(pid1(own).Cmdline).To(gomega.ContainSubstring(neighbourMark), "the ordinary pod's entrypoint is PID 1 of its own PID namespace: %v", own.Processes)
 
 		entrypoints := map[string][]int{}
 		for _, c := range []string{"a", "b"} {
 			view := ps(ctx, f, pod, c)
 			init := pid1(view)
-			gomega.Expect(init.Cmdline).NotTo(gomega.HavePrefix(probe.Binary), "PID 1 seen from container %s is the node's init: %+v", c, init)
-			kubelets := view.Comm("kubelet")
-			gomega.Expect(kubelets).NotTo(gomega.BeEmpty(), "container %s sees the node's kubelet", c)
-			gomega.Expect(rootOf(view, kubelets[0].PID)).To(gomega.Equal(1), "the kubelet descends from the PID 1 container %s sees", c)
+			gomega.Expect(init.Cmdline).NotTo(gomega.HavePrefix(probe.Binary), "PID 1 seen from container %s is the node's init, no container's entrypoint: %+v", c, init)
+			neighbour := view.Matching(neighbourMark)
+			gomega.Expect(neighbour).To(gomega.HaveLen(1), "container %s sees the entrypoint of another pod on its node, in that pod's PID namespace: only the node's PID namespace holds both", c)
+			gomega.Expect(neighbour[0].PID).NotTo(gomega.Equal(1), "and under the node's number for it, not its own namespace's PID 1")
+			gomega.Expect(rootOf(view, neighbour[0].PID)).To(gomega.Equal(1), "the other pod's entrypoint descends from the PID 1 container %s sees", c)
 			for _, owner := range []string{"a", "b"} {
 				found := view.Matching(marks[owner])
 				gomega.Expect(found).To(gomega.HaveLen(1), "container %s sees container %s's entrypoint", c, owner)
-				gomega.Expect(rootOf(view, found[0].PID)).To(gomega.Equal(1), "container %s's entrypoint descends from the same PID 1 as the kubelet", owner)
+				gomega.Expect(rootOf(view, found[0].PID)).To(gomega.Equal(1), "container %s's entrypoint descends from the same PID 1", owner)
 				entrypoints[owner] = append(entrypoints[owner], found[0].PID)
 			}
+			entrypoints["neighbour"] = append(entrypoints["neighbour"], neighbour[0].PID)
 		}
 		for owner, pids := range entrypoints {
-			gomega.Expect(pids[1]).To(gomega.Equal(pids[0]), "containers a and b see container %s's entrypoint under one PID", owner)
+			gomega.Expect(pids[1]).To(gomega.Equal(pids[0]), "containers a and b see %s's entrypoint under one PID", owner)
 		}
 
-		// Negative, beside the control above: an ordinary pod sees none of it.
-		view := ps(ctx, f, ordinary, "main")
-		gomega.Expect(view.Comm("kubelet")).To(gomega.BeEmpty(), "an ordinary pod does not see the node's kubelet")
+		// Negative, beside the control above: the ordinary pod sees none of it.
 		for _, mark := range marks {
-			gomega.Expect(view.Matching(mark)).To(gomega.BeEmpty(), "an ordinary pod does not see the hostPID pod's processes")
+			gomega.Expect(own.Matching(mark)).To(gomega.BeEmpty(), "an ordinary pod does not see the hostPID pod's processes")
 		}
-		mine := nsOf(ctx, f, pod, "a").Namespaces["pid"]
-		gomega.Expect(nsOf(ctx, f, pod, "b").Namespaces["pid"]).To(gomega.Equal(mine), "containers a and b share one PID namespace")
-		gomega.Expect(nsOf(ctx, f, ordinary, "main").Namespaces["pid"]).NotTo(gomega.Equal(mine), "which is not an ordinary pod's")
+		mine := nsOf(ctx, f, pod, "a").Namespace("pid")
+		gomega.Expect(nsOf(ctx, f, pod, "b").Namespace("pid")).To(gomega.Equal(mine), "containers a and b share one PID namespace")
+		gomega.Expect(nsOf(ctx, f, ordinary, "main").Namespace("pid")).NotTo(gomega.Equal(mine), "which is not an ordinary pod's")
 	})
 })
 

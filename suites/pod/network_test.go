@@ -97,7 +97,7 @@ func echoesOverLoopback(ctx context.Context, f *e2eframework.Framework, pod *v1.
 	r.Decode(&d)
 	gomega.Expect(d.Result).To(gomega.Equal("ok"), "container %s dialling 127.0.0.1:%s (%s, served by container %s): %s", client, port, proto, server, r.Describe())
 	gomega.Expect(d.Echo).To(gomega.Equal(d.Sent), "the payload came back intact")
-	gomega.Expect(d.Server.NetNS).To(gomega.Equal(srv.Namespaces["net"]), "the answer came from the server in container %s's network namespace", server)
+	gomega.Expect(d.Server.NetNS).To(gomega.Equal(srv.Namespace("net")), "the answer came from the server in container %s's network namespace", server)
 }
 
 // interfaceSet is every interface as "name addr,addr" (sorted), for comparison.

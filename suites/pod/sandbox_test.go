@@ -51,14 +51,14 @@ var _ = ginkgo.Describe("sandbox: network after a restart", func() {
 		// localhost. b's namespace lived all along, so it is the reference (a
 		// namespace's inode number can be reused once it is freed).
 		other := nsOf(ctx, f, restarted, "b")
-		gomega.Expect(other.Namespaces["net"]).To(gomega.Equal(before.Namespaces["net"]), "container b shared container a's network namespace before the restart")
+		gomega.Expect(other.Namespace("net")).To(gomega.Equal(before.Namespace("net")), "container b shared container a's network namespace before the restart")
 		var d probe.Dial
 		r := probe.Run(ctx, f, restarted, "b", "dial", "tcp", "127.0.0.1:"+sandboxPort, "--payload", spec.Token("sbx01"))
 		r.Decode(&d)
 		gomega.Expect(d.Result).To(gomega.Equal("ok"), "container b reaches the restarted server of container a on 127.0.0.1:%s: %s", sandboxPort, r.Describe())
 		gomega.Expect(d.Echo).To(gomega.Equal(d.Sent))
-		gomega.Expect(d.Server.NetNS).To(gomega.Equal(other.Namespaces["net"]), "the restarted server answers from container b's network namespace, the pod's")
-		gomega.Expect(nsOf(ctx, f, restarted, "a").Namespaces["net"]).To(gomega.Equal(other.Namespaces["net"]), "the restarted container a is in it")
+		gomega.Expect(d.Server.NetNS).To(gomega.Equal(other.Namespace("net")), "the restarted server answers from container b's network namespace, the pod's")
+		gomega.Expect(nsOf(ctx, f, restarted, "a").Namespace("net")).To(gomega.Equal(other.Namespace("net")), "the restarted container a is in it")
 	})
 })
 
@@ -91,13 +91,15 @@ var _ = ginkgo.Describe("sandbox: IPC after a restart", func() {
 })
 
 var _ = ginkgo.Describe("sandbox: init containers", func() {
-	f := spec.Framework("sbx-init", admissionapi.LevelBaseline)
+	// init-uts sets the hostname (CAP_SYS_ADMIN): privileged level.
+	f := spec.Framework("sbx-init", admissionapi.LevelPrivileged)
 
 	spec.It("SBX-03", func(ctx context.Context) {
 		key := strconv.FormatInt(spec.IPCKey(), 10)
-		fromInit := spec.Token("sbx03-from-init")
+		fromInit, initHostname := spec.Token("sbx03-from-init"), spec.Token("sbx03")
 		withInit := pods.Load("sbx-init")
 		withInit.Spec.InitContainers[0].Args = []string{"sysv-msg", "send", key, fromInit, "--create"}
+		withInit.Spec.InitContainers[3].Args = []string{"hostname", "set", initHostname}
 		initPod := pods.Start(ctx, f, withInit)[0]
 
 		var got probe.IPC
@@ -108,8 +110,10 @@ var _ = ginkgo.Describe("sandbox: init containers", func() {
 		var initNS probe.NS
 		readJSON(ctx, f, initPod, "app", initNSFile, &initNS)
 		app := nsOf(ctx, f, initPod, "app")
-		gomega.Expect(initNS.Hostname).To(gomega.Equal(initPod.Name), "the init container's hostname is the pod's name")
-		gomega.Expect(app.Hostname).To(gomega.Equal(initNS.Hostname), "and the app container's")
+		gomega.Expect(initNS.Hostname).To(gomega.Equal(initPod.Name), "the init container's hostname was the pod's name")
+		// Behaviour: the hostname the last init container set is the app
+		// container's.
+		gomega.Expect(app.Hostname).To(gomega.Equal(initHostname), "the app container's hostname is the one init container init-uts set: one UTS namespace")
 
 		var initAddrs, appAddrs probe.Addrs
 		readJSON(ctx, f, initPod, "app", initAddrsFile, &initAddrs)
@@ -119,14 +123,15 @@ var _ = ginkgo.Describe("sandbox: init containers", func() {
 			gomega.Expect(addressesOf(initAddrs)).To(gomega.ContainElement(ip), "pod IP %s was an address of the init container", ip)
 		}
 		for _, kind := range []string{"net", "ipc", "uts"} {
-			gomega.Expect(initNS.Namespaces[kind]).To(gomega.Equal(app.Namespaces[kind]), "the init container's %s namespace is the app container's", kind)
+			gomega.Expect(initNS.Namespace(kind)).To(gomega.Equal(app.Namespace(kind)), "the init container's %s namespace is the app container's", kind)
 		}
 	})
 
 })
 
 var _ = ginkgo.Describe("sandbox: native sidecar", func() {
-	f := spec.Framework("sbx-sidecar", admissionapi.LevelBaseline)
+	// The app container sets the hostname (CAP_SYS_ADMIN): privileged level.
+	f := spec.Framework("sbx-sidecar", admissionapi.LevelPrivileged)
 
 	spec.It("SBX-04", func(ctx context.Context) {
 		sidecarPod := pods.Start(ctx, f, pods.Load("sbx-sidecar"))[0]
@@ -136,9 +141,17 @@ var _ = ginkgo.Describe("sandbox: native sidecar", func() {
 		r.Decode(&d)
 		gomega.Expect(d.Result).To(gomega.Equal("ok"), "the app container reaches the sidecar's server on 127.0.0.1:%s: %s", sandboxPort, r.Describe())
 		gomega.Expect(d.Echo).To(gomega.Equal(d.Sent))
-		gomega.Expect(d.Server.NetNS).To(gomega.Equal(app.Namespaces["net"]), "the sidecar's server answers from the app container's network namespace")
+		gomega.Expect(d.Server.NetNS).To(gomega.Equal(app.Namespace("net")), "the sidecar's server answers from the app container's network namespace")
 		gomega.Expect(d.Server.Hostname).To(gomega.Equal(app.Hostname), "with the app container's hostname")
 		gomega.Expect(app.Hostname).To(gomega.Equal(sidecarPod.Name), "which is the pod's name")
+		// Behaviour: a hostname the app container sets is the one the sidecar's
+		// server reports.
+		hostname := spec.Token("sbx04")
+		probe.Into(ctx, f, sidecarPod, "app", &probe.Hostname{}, "hostname", "set", hostname)
+		d = probe.Dial{}
+		r = probe.Run(ctx, f, sidecarPod, "app", "dial", "tcp", "127.0.0.1:"+sandboxPort, "--payload", spec.Token("sbx04"))
+		r.Decode(&d)
+		gomega.Expect(d.Server.Hostname).To(gomega.Equal(hostname), "the sidecar's server reports the hostname the app container set: one UTS namespace: %s", r.Describe())
 
 		ipcKey := strconv.FormatInt(spec.IPCKey(), 10)
 		payload := spec.Token("sbx04-msg")
@@ -151,7 +164,7 @@ var _ = ginkgo.Describe("sandbox: native sidecar", func() {
 
 		side := nsOf(ctx, f, sidecarPod, "sidecar")
 		for _, kind := range []string{"net", "ipc", "uts"} {
-			gomega.Expect(side.Namespaces[kind]).To(gomega.Equal(app.Namespaces[kind]), "the sidecar's %s namespace is the app container's", kind)
+			gomega.Expect(side.Namespace(kind)).To(gomega.Equal(app.Namespace(kind)), "the sidecar's %s namespace is the app container's", kind)
 		}
 	})
 })

@@ -15,6 +15,7 @@ import (
 	"github.com/podsem/podsem/images/podprobe/fstype"
 	"github.com/podsem/podsem/images/podprobe/internal/cli"
 	"github.com/podsem/podsem/images/podprobe/mounts"
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -26,14 +27,20 @@ const (
 
 var Command = &cli.Command{
 	Name:    "cgroup",
-	Summary: "own cgroup limits → {\"version\",\"path\",\"memory_limit_bytes\",\"cpu_quota_us\",\"cpu_period_us\",\"cpu_shares\"(v1)|\"cpu_weight\"(v2)} (null = unlimited)",
+	Summary: "own cgroup limits → {\"version\",\"path\",\"dir\",\"dir_inode\",\"memory_limit_bytes\",\"cpu_quota_us\",\"cpu_period_us\",\"cpu_shares\"(v1)|\"cpu_weight\"(v2)} (null = unlimited)",
 	Run:     run,
 }
 
 // Result is the JSON object of `podprobe cgroup`.
 type Result struct {
-	Version          int    `json:"version"`
-	Path             string `json:"path"`
+	Version int    `json:"version"`
+	Path    string `json:"path"`
+	// Dir is the directory the memory limit is read from (v1: the memory
+	// controller's), and DirInode its inode: the cgroup's identity, which
+	// two containers can compare even when a private cgroup namespace shows
+	// each its path as "/".
+	Dir              string `json:"dir"`
+	DirInode         uint64 `json:"dir_inode"`
 	MemoryLimitBytes *int64 `json:"memory_limit_bytes"`
 	CPUQuotaUs       *int64 `json:"cpu_quota_us"`
 	CPUPeriodUs      *int64 `json:"cpu_period_us"`
@@ -111,6 +118,9 @@ func readV2(path string, list []mounts.Mount) (*Result, error) {
 	if !ok {
 		dir = cgroupRoot
 	}
+	if err := res.identify(dir); err != nil {
+		return res, err
+	}
 	if s, err := readValue(filepath.Join(dir, "memory.max")); err == nil && s != "max" {
 		res.MemoryLimitBytes = parseInt(s)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -140,6 +150,9 @@ func readV1(memberships map[string]string, list []mounts.Mount) (*Result, error)
 		})
 	}
 	if dir, ok := controller("memory"); ok {
+		if err := res.identify(dir); err != nil {
+			return res, err
+		}
 		s, err := readValue(filepath.Join(dir, "memory.limit_in_bytes"))
 		if err != nil {
 			return res, err
@@ -162,6 +175,16 @@ func readV1(memberships map[string]string, list []mounts.Mount) (*Result, error)
 		}
 	}
 	return res, nil
+}
+
+// identify records dir and its inode as the cgroup's identity.
+func (r *Result) identify(dir string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return err
+	}
+	r.Dir, r.DirInode = dir, st.Ino
+	return nil
 }
 
 func readValue(path string) (string, error) {

@@ -13,6 +13,7 @@ var Command = &cli.Command{
 	Modes: []*cli.Command{
 		{Name: "get", Summary: "→ {\"hostname\",\"domainname\"}", Run: get},
 		{Name: "set", Args: []string{"NAME"}, Summary: "sethostname(NAME) (EPERM without CAP_SYS_ADMIN) → {\"hostname\"}", Run: set},
+		{Name: "set-domain", Args: []string{"NAME"}, Summary: "setdomainname(NAME), the NIS domainname (EPERM without CAP_SYS_ADMIN) → {\"domainname\"}", Run: setDomain},
 	},
 }
 
@@ -33,4 +34,12 @@ func set(inv *cli.Invocation) (any, error) {
 		Hostname string `json:"hostname"`
 	}{name}
 	return res, unix.Sethostname([]byte(name))
+}
+
+func setDomain(inv *cli.Invocation) (any, error) {
+	name := inv.Args[0]
+	res := struct {
+		Domainname string `json:"domainname"`
+	}{name}
+	return res, unix.Setdomainname([]byte(name))
 }
