@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -25,18 +26,20 @@ import (
 type Meta struct{ Kubernetes, Kind string }
 
 // Render writes dir/report.md and dir/report.html, the matrix of every
-// catalogue entry by run, judged against p (nil: no profile). dir is created
-// if need be.
-func Render(dir string, runs []*Run, p *profiles.Profile, m Meta) error {
-	return writeReports(dir, buildMatrix(catalogue.Entries, runs, p, m))
+// catalogue entry by run, each run judged against its own profile. dir is
+// created if need be.
+func Render(dir string, runs []*Run, o Options, m Meta) error {
+	return writeReports(dir, buildMatrix(catalogue.Entries, runs, o, m))
 }
 
 // matrix is everything report.md and report.html show.
 type matrix struct {
-	Date         string
-	Kubernetes   string
-	Kind         string
-	Profile      *profiles.Profile
+	Date       string
+	Kubernetes string
+	Kind       string
+	// Profiles are the runs' profiles, each once, in run order.
+	Profiles     []*profiles.Profile
+	Claims       []string // --claim, for every run
 	Runs         []runView
 	Areas        []areaView
 	Notes        []*cell // failures and known divergences, with their evidence
@@ -44,10 +47,13 @@ type matrix struct {
 	Problems     []string // per run, failures outside the catalogue specs
 	Verdict      string
 	OK           bool
+	// Stability is set when the runs are repeats of one suite run.
+	Stability *Stability
 }
 
 type runView struct {
 	Name     string
+	Profile  string
 	Tally    tally
 	Wall     string
 	Start    string
@@ -75,6 +81,8 @@ type cell struct {
 	Skip                      string
 	Profile                   string
 	Div                       *profiles.Divergence
+	Claim                     string // who claims the ID, if anyone
+	Why                       string // what makes it a failure beyond its message
 	Message, Location         string
 	Entries                   []Entry
 }
@@ -84,8 +92,8 @@ func (c *cell) Class() string { return strings.ReplaceAll(string(c.Outcome), " "
 
 // buildMatrix takes the entries as a parameter so that tests can render a small
 // fixed catalogue.
-func buildMatrix(entries []catalogue.Entry, runs []*Run, p *profiles.Profile, m Meta) *matrix {
-	mx := &matrix{Profile: p, Kind: m.Kind}
+func buildMatrix(entries []catalogue.Entry, runs []*Run, o Options, m Meta) *matrix {
+	mx := &matrix{Kind: m.Kind, Claims: o.Claims}
 
 	var first time.Time
 	for _, r := range runs {
@@ -106,10 +114,19 @@ func buildMatrix(entries []catalogue.Entry, runs []*Run, p *profiles.Profile, m 
 	}
 
 	for _, r := range runs {
-		v := Gate([]*Run{r}, p)
-		rv := runView{Name: r.Name, Tally: count(r, entries, p), Cluster: r.Cluster, Problems: r.Problems, Verdict: "pass"}
+		v := gate(entries, []*Run{r}, o)
+		rv := runView{Name: r.Name, Tally: count(r, entries, o), Cluster: r.Cluster, Problems: r.Problems, Verdict: "pass"}
 		if !v.OK() {
 			rv.Verdict = "FAIL"
+		}
+		if len(v.Partial) > 0 {
+			rv.Verdict += " (partial: " + r.filters() + ")"
+		}
+		if p := r.Profile; p != nil {
+			rv.Profile = p.Name
+			if !slices.ContainsFunc(mx.Profiles, func(q *profiles.Profile) bool { return q.Name == p.Name }) {
+				mx.Profiles = append(mx.Profiles, p)
+			}
 		}
 		if !r.Start.IsZero() {
 			rv.Wall = r.Wall.Round(100 * time.Millisecond).String()
@@ -120,8 +137,8 @@ func buildMatrix(entries []catalogue.Entry, runs []*Run, p *profiles.Profile, m 
 			mx.Problems = append(mx.Problems, r.Name+": "+prob)
 		}
 	}
-	all := Gate(runs, p)
-	mx.Verdict, mx.OK = all.Summary(p), all.OK()
+	all := gate(entries, runs, o)
+	mx.Verdict, mx.OK = all.Summary(), all.OK()
 
 	for _, e := range entries {
 		if len(mx.Areas) == 0 || mx.Areas[len(mx.Areas)-1].Name != e.Area {
@@ -129,7 +146,7 @@ func buildMatrix(entries []catalogue.Entry, runs []*Run, p *profiles.Profile, m 
 		}
 		row := rowView{Entry: e}
 		for _, r := range runs {
-			c := newCell(r, e, p)
+			c := newCell(r, e, o)
 			row.Cells = append(row.Cells, c)
 			switch c.Outcome {
 			case fail, known:
@@ -152,25 +169,31 @@ var failLabels = map[types.SpecState]string{
 	types.SpecStateAborted:     "FAIL (aborted)",
 }
 
-func newCell(r *Run, e catalogue.Entry, p *profiles.Profile) *cell {
-	o, d := judge(r, e.ID, p)
-	c := &cell{Run: r.Name, ID: e.ID, Semantic: e.Semantic, Outcome: o, Label: string(o), Div: d,
-		Anchor: "c-" + anchorSafe(r.Name) + "-" + e.ID}
-	if p != nil {
-		c.Profile = p.Name
+func newCell(r *Run, e catalogue.Entry, o Options) *cell {
+	j := judge(r, e, o)
+	c := &cell{Run: r.Name, ID: e.ID, Semantic: e.Semantic, Outcome: j.outcome, Label: string(j.outcome), Div: j.div,
+		Claim: j.claim, Why: j.why, Anchor: "c-" + anchorSafe(r.Name) + "-" + e.ID}
+	if r.Profile != nil {
+		c.Profile = r.Profile.Name
 	}
 	s := r.Specs[e.ID]
 	if s == nil {
+		if j.outcome == fail {
+			c.Label = "FAIL (not run)"
+		}
 		return c
 	}
 	c.Entries = s.Entries
-	if o != skipped {
+	if s.State == types.SpecStatePassed || s.failed() {
 		c.Time = s.RunTime.Round(100 * time.Millisecond).String()
 	}
-	switch o {
-	case fail:
+	switch {
+	case j.outcome == fail && s.failed():
 		c.Label = failLabels[s.State]
-	case skipped:
+	case j.outcome == fail:
+		c.Label = "FAIL (" + s.State.String() + ")"
+		c.Skip = r.skipReason(s)
+	case j.outcome == skipped:
 		c.Skip = r.skipReason(s)
 	}
 	if s.failed() {

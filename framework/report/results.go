@@ -43,9 +43,26 @@ type Run struct {
 	Specs    map[string]*Spec
 	Start    time.Time
 	Wall     time.Duration
-	Filter   string // the run's label filter, to explain specs it did not select
-	Cluster  string // the preflight summary, when the report has one
+	Filter   string   // the run's label filter, to explain specs it did not select
+	Focus    []string // the run's other filters (--focus, --skip, files), as "--focus X"
+	Cluster  string   // the preflight summary, when the report has one
 	Problems []string
+	// Profile judges this run's failures (nil: none); a profile attaches to
+	// one run, never to another runtime's.
+	Profile *profiles.Profile
+}
+
+// Filtered says whether the run selected only some specs: its verdict is
+// partial, a verdict on what it selected only.
+func (r *Run) Filtered() bool { return r.Filter != "" || len(r.Focus) > 0 }
+
+// filters says how the run was filtered, for the partial line.
+func (r *Run) filters() string {
+	var f []string
+	if r.Filter != "" {
+		f = append(f, fmt.Sprintf("label filter %q", r.Filter))
+	}
+	return strings.Join(append(f, r.Focus...), ", ")
 }
 
 // ReadRun decodes a ginkgo JSON report. Failures outside catalogue specs (a
@@ -74,6 +91,18 @@ func ReadRun(name, path string) (*Run, error) {
 		}
 		r.Wall += rep.RunTime
 		r.Filter = rep.SuiteConfig.LabelFilter
+		r.Focus = nil
+		for _, f := range []struct {
+			flag   string
+			values []string
+		}{
+			{"--focus", rep.SuiteConfig.FocusStrings}, {"--skip", rep.SuiteConfig.SkipStrings},
+			{"--focus-file", rep.SuiteConfig.FocusFiles}, {"--skip-file", rep.SuiteConfig.SkipFiles},
+		} {
+			for _, v := range f.values {
+				r.Focus = append(r.Focus, fmt.Sprintf("%s %q", f.flag, v))
+			}
+		}
 		for _, reason := range rep.SpecialSuiteFailureReasons {
 			problem("suite: " + firstLine(reason))
 		}
@@ -191,77 +220,4 @@ func trim(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
-}
-
-// outcome is how a cell of the matrix reads.
-type outcome string
-
-const (
-	pass         outcome = "pass"
-	fail         outcome = "fail"
-	known        outcome = "known divergence"
-	listedPassed outcome = "listed but passed"
-	skipped      outcome = "skipped"
-	notRun       outcome = "not run"
-)
-
-// judge says how the spec of id fared in r, against profile p (nil: none).
-func judge(r *Run, id string, p *profiles.Profile) (outcome, *profiles.Divergence) {
-	s := r.Specs[id]
-	d, listed := p.Lookup(id)
-	var div *profiles.Divergence
-	if listed {
-		div = &d
-	}
-	switch {
-	case s == nil:
-		return notRun, div
-	case s.failed() && listed:
-		return known, div
-	case s.failed():
-		return fail, nil
-	case s.State == types.SpecStatePassed && listed:
-		return listedPassed, div
-	case s.State == types.SpecStatePassed:
-		return pass, nil
-	}
-	return skipped, div
-}
-
-// skipReason says why a spec was skipped: its own message, or that the run's
-// filter did not select it.
-func (r *Run) skipReason(s *Spec) string {
-	switch {
-	case s.Message != "":
-		return s.Message
-	case r.Filter != "":
-		return fmt.Sprintf("not selected by the label filter %q", r.Filter)
-	}
-	return "not selected by the run's filters"
-}
-
-// tally counts the outcomes of a run, in catalogue order.
-type tally struct {
-	Passed, Failed, Known, ListedPassed, Skipped, NotRun int
-}
-
-func count(r *Run, entries []catalogue.Entry, p *profiles.Profile) tally {
-	var t tally
-	for _, e := range entries {
-		switch o, _ := judge(r, e.ID, p); o {
-		case pass:
-			t.Passed++
-		case fail:
-			t.Failed++
-		case known:
-			t.Known++
-		case listedPassed:
-			t.ListedPassed++
-		case skipped:
-			t.Skipped++
-		default:
-			t.NotRun++
-		}
-	}
-	return t
 }

@@ -1,15 +1,20 @@
 // Command report turns the suite's Ginkgo JSON reports into what CI gates on and
 // runtime vendors share.
 //
-//	report gate   --report [NAME=]report.json ... [--profile NAME]
-//	report render --run NAME=report.json ... [--profile NAME] --out DIR
-//	report failed --report report.json
+//	report gate      --report [NAME=]report.json ... [--profile [NAME=]P ...] [--claim IDS] [--partial]
+//	report render    --run NAME=report.json ... [--profile [NAME=]P ...] [--claim IDS] [--partial] --out DIR
+//	report stability --report [NAME=]report.json ... [--profile P] [--claim IDS] [--partial] --out DIR
+//	report failed    --report report.json
 //
-// gate prints one line per failed spec and exits 0 only when every failure is a
-// known divergence of the profile (with no profile: when nothing failed). render
-// writes DIR/report.md and DIR/report.html, the matrix of catalogue IDs by run.
-// failed prints the IDs of the failed specs, for make e2e-rerun. The logic is
-// in framework/report, so that a launcher can gate and render in-process.
+// gate prints one line per failure and exits 0 only when every failure is a
+// known divergence its run's profile covers, every Required spec ran and
+// passed, every claimed ID passed, and no run was filtered unless --partial
+// says it may be. render writes DIR/report.md and DIR/report.html, the matrix
+// of catalogue IDs by run. stability judges repeats of one run: DIR/stability.json,
+// and report.md and report.html with a stability table; it exits 0 only when
+// every repeat's gate passed and no ID had more than one outcome. failed prints
+// the IDs of the failed specs, for make e2e-rerun. The logic is in
+// framework/report, so that a launcher can gate and render in-process.
 package main
 
 import (
@@ -17,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/podsem/podsem/framework/profiles"
@@ -34,6 +40,8 @@ func main() {
 		code = gateCmd(args, os.Stdout, os.Stderr)
 	case "render":
 		code = renderCmd(args, os.Stderr)
+	case "stability":
+		code = stabilityCmd(args, os.Stdout, os.Stderr)
 	case "failed":
 		code = failedCmd(args, os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
@@ -48,9 +56,21 @@ func main() {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
-  report gate   --report [NAME=]report.json ... [--profile NAME]   exit 0 when every failure is a known divergence
-  report render --run NAME=report.json ... [--profile NAME] --out DIR   writes DIR/report.md and DIR/report.html
-  report failed --report report.json                                 the IDs of the failed specs
+  report gate      --report [NAME=]report.json ... [--profile [NAME=]P ...] [--claim IDS] [--partial]
+                   exit 0 when every failure is a known divergence its run's profile covers, every
+                   Required spec ran and passed, and every claimed ID passed
+  report render    --run NAME=report.json ... [--profile [NAME=]P ...] [--claim IDS] [--partial] --out DIR
+                   writes DIR/report.md and DIR/report.html, each run judged by its own profile
+  report stability --report [NAME=]report.json ... [--profile P] [--claim IDS] [--partial] --out DIR
+                   repeats of one run: DIR/stability.json, report.md and report.html; exit 0 when
+                   every repeat's gate passed and no ID is flaky
+  report failed    --report report.json
+                   the IDs of the failed specs
+
+  --profile NAME=P attaches profile P (`+strings.Join(profiles.Names(), ", ")+`, or a YAML file) to the run
+  NAME only; a bare --profile P needs a single run (stability: every repeat). --claim takes Optional
+  catalogue IDs, comma-separated, that must pass in every run. --partial accepts filtered runs
+  (FOCUS, LABELS): Required IDs outside the filter are counted, not failures.
 `)
 }
 
@@ -76,11 +96,89 @@ func (f *runFlags) Set(v string) error {
 	return nil
 }
 
-func loadProfile(name string) (*profiles.Profile, error) {
-	if name == "" {
-		return nil, nil
+// listFlag collects repeated values.
+type listFlag []string
+
+func (f *listFlag) String() string { return strings.Join(*f, " ") }
+
+func (f *listFlag) Set(v string) error {
+	*f = append(*f, v)
+	return nil
+}
+
+// judging are the flags that say how runs are judged, common to gate, render
+// and stability.
+type judging struct {
+	profiles listFlag
+	claims   listFlag
+	partial  bool
+}
+
+func (j *judging) register(fs *flag.FlagSet) {
+	fs.Var(&j.profiles, "profile", "known-divergence profile, NAME=P for run NAME or P for the only run: "+strings.Join(profiles.Names(), ", ")+", or a YAML file; repeatable")
+	fs.Var(&j.claims, "claim", "Optional catalogue IDs, comma-separated, that must pass in every run; repeatable")
+	fs.BoolVar(&j.partial, "partial", false, "accept filtered runs: Required IDs outside the filter are counted, not failures")
+}
+
+// load reads the runs and attaches their profiles. everyRun lets a bare
+// --profile judge every run (repeats of one run); otherwise it needs a single run.
+func (j *judging) load(names runFlags, everyRun bool) ([]*report.Run, report.Options, error) {
+	o := report.Options{Partial: j.partial}
+	for _, list := range j.claims {
+		for _, id := range strings.Split(list, ",") {
+			if id = strings.TrimSpace(id); id == "" {
+				continue
+			}
+			if err := profiles.CheckClaim(id); err != nil {
+				return nil, o, fmt.Errorf("--claim: %v", err)
+			}
+			if !slices.Contains(o.Claims, id) {
+				o.Claims = append(o.Claims, id)
+			}
+		}
 	}
-	return profiles.Load(name)
+	byRun := map[string]*profiles.Profile{}
+	var all *profiles.Profile
+	for _, v := range j.profiles {
+		name, value, named := strings.Cut(v, "=")
+		if named && !slices.ContainsFunc(names, func(n report.NamedPath) bool { return n.Name == name }) {
+			return nil, o, fmt.Errorf("--profile %s: no run is named %s (the runs: %s)", v, name, runNames(names))
+		}
+		if !named {
+			value = v
+			if len(names) > 1 && !everyRun {
+				return nil, o, fmt.Errorf("--profile %s with %d runs: a profile judges one runtime's run, say which with --profile NAME=%s", v, len(names), v)
+			}
+		}
+		p, err := profiles.Load(value)
+		if err != nil {
+			return nil, o, fmt.Errorf("--profile: %v", err)
+		}
+		switch {
+		case !named && all != nil, named && byRun[name] != nil:
+			return nil, o, fmt.Errorf("--profile %s: that run has a profile already", v)
+		case named:
+			byRun[name] = p
+		default:
+			all = p
+		}
+	}
+	runs := report.LoadRuns(names)
+	for _, r := range runs {
+		r.Profile = all
+		if p := byRun[r.Name]; p != nil {
+			r.Profile = p
+		}
+	}
+	return runs, o, nil
+}
+
+func runNames(names runFlags) string {
+	var s []string
+	for _, n := range names {
+		s = append(s, n.Name)
+	}
+	return strings.Join(s, ", ")
 }
 
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer) bool {
@@ -97,26 +195,27 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) bool {
 
 func gateCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gate", flag.ContinueOnError)
-	var runs runFlags
-	fs.Var(&runs, "report", "a Ginkgo JSON report, [NAME=]path; repeatable")
-	profile := fs.String("profile", "", "known-divergence profile: "+strings.Join(profiles.Names(), ", ")+", or a YAML file")
+	var names runFlags
+	fs.Var(&names, "report", "a Ginkgo JSON report, [NAME=]path; repeatable")
+	var j judging
+	j.register(fs)
 	if !parse(fs, args, stderr) {
 		return 2
 	}
-	if len(runs) == 0 {
+	if len(names) == 0 {
 		fmt.Fprintln(stderr, "[podsem] error: report gate: no --report given")
 		return 2
 	}
-	p, err := loadProfile(*profile)
+	runs, o, err := j.load(names, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "[podsem] error: report gate: %v\n", err)
 		return 2
 	}
-	v := report.Gate(report.LoadRuns(runs), p)
+	v := report.Gate(runs, o)
 	for _, l := range v.Lines {
 		fmt.Fprintln(stdout, l)
 	}
-	fmt.Fprintln(stdout, v.Summary(p))
+	fmt.Fprintln(stdout, v.Summary())
 	if !v.OK() {
 		return 1
 	}
@@ -125,9 +224,10 @@ func gateCmd(args []string, stdout, stderr io.Writer) int {
 
 func renderCmd(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
-	var runs runFlags
-	fs.Var(&runs, "run", "NAME=path/report.json, one column of the matrix; repeatable")
-	profile := fs.String("profile", "", "known-divergence profile: "+strings.Join(profiles.Names(), ", ")+", or a YAML file")
+	var names runFlags
+	fs.Var(&names, "run", "NAME=path/report.json, one column of the matrix; repeatable")
+	var j judging
+	j.register(fs)
 	out := fs.String("out", "", "directory for report.md and report.html")
 	var m report.Meta
 	fs.StringVar(&m.Kubernetes, "kubernetes-version", "", "the Kubernetes version go.mod pins, shown when no run's preflight names the cluster's")
@@ -135,20 +235,58 @@ func renderCmd(args []string, stderr io.Writer) int {
 	if !parse(fs, args, stderr) {
 		return 2
 	}
-	if len(runs) == 0 || *out == "" {
+	if len(names) == 0 || *out == "" {
 		fmt.Fprintln(stderr, "[podsem] error: report render: want at least one --run NAME=report.json and --out DIR")
 		return 2
 	}
-	p, err := loadProfile(*profile)
+	runs, o, err := j.load(names, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "[podsem] error: report render: %v\n", err)
 		return 2
 	}
-	if err := report.Render(*out, report.LoadRuns(runs), p, m); err != nil {
+	if err := report.Render(*out, runs, o, m); err != nil {
 		fmt.Fprintf(stderr, "[podsem] error: report render: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stderr, "[podsem] report: %s/report.md %s/report.html\n", *out, *out)
+	return 0
+}
+
+func stabilityCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("stability", flag.ContinueOnError)
+	var names runFlags
+	fs.Var(&names, "report", "a Ginkgo JSON report of one repeat, [NAME=]path, in the order they ran; repeatable")
+	var j judging
+	j.register(fs)
+	out := fs.String("out", "", "directory for stability.json, report.md and report.html")
+	var m report.Meta
+	fs.StringVar(&m.Kubernetes, "kubernetes-version", "", "the Kubernetes version go.mod pins, shown when no run's preflight names the cluster's")
+	fs.StringVar(&m.Kind, "kind-version", "", "the kind version, when the cluster is the kind one")
+	if !parse(fs, args, stderr) {
+		return 2
+	}
+	if len(names) == 0 || *out == "" {
+		fmt.Fprintln(stderr, "[podsem] error: report stability: want at least one --report and --out DIR")
+		return 2
+	}
+	runs, o, err := j.load(names, true)
+	if err != nil {
+		fmt.Fprintf(stderr, "[podsem] error: report stability: %v\n", err)
+		return 2
+	}
+	st, err := report.WriteStability(*out, runs, o, m)
+	if err != nil {
+		fmt.Fprintf(stderr, "[podsem] error: report stability: %v\n", err)
+		return 1
+	}
+	for _, r := range st.Runs {
+		fmt.Fprintf(stdout, "%-6s %s\n", r.Name, r.Gate)
+	}
+	fmt.Fprintf(stderr, "[podsem] report: %s/stability.json %s/report.md %s/report.html\n", *out, *out, *out)
+	fmt.Fprintln(stdout, st.Summary())
+	if !st.OK() {
+		return 1
+	}
 	return 0
 }
 

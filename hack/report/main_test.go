@@ -17,18 +17,69 @@ func TestGateExitCodes(t *testing.T) {
 		args []string
 		want int
 	}{
-		{[]string{"--report", fixtures + "runc.json"}, 0},
+		// partial.json ran the network specs only.
+		{[]string{"--report", fixtures + "partial.json", "--partial"}, 0},
+		{[]string{"--report", fixtures + "partial.json"}, 1},
+		{[]string{"--report", fixtures + "partial.json", "--partial", "--claim", "PID-02"}, 0},
+		{[]string{"--report", fixtures + "partial.json", "--partial", "--claim", "NET-01"}, 2},
+		{[]string{"--report", fixtures + "partial.json", "--partial", "--claim", "NOPE-01"}, 2},
+		// Unfiltered, so every catalogue ID it lacks is Required and not run.
+		{[]string{"--report", fixtures + "green.json"}, 1},
 		{[]string{"--report", fixtures + "sandboxed.json"}, 1},
 		{[]string{"--report", fixtures + "sandboxed.json", "--profile", fixtures + "testing.yaml"}, 1},
-		{[]string{"--report", fixtures + "runc.json", "--profile", "nosuch"}, 2},
-		{[]string{"--report", "a=" + fixtures + "runc.json", "--report", "a=" + fixtures + "sandboxed.json"}, 2},
-		{[]string{"--report", fixtures + "runc.json", "extra"}, 2},
+		{[]string{"--report", fixtures + "partial.json", "--profile", "nosuch"}, 2},
+		{[]string{"--report", "a=" + fixtures + "partial.json", "--profile", "a=" + fixtures + "testing.yaml", "--partial"}, 0},
+		{[]string{"--report", "a=" + fixtures + "partial.json", "--profile", "b=" + fixtures + "testing.yaml"}, 2},
+		{[]string{"--report", "a=" + fixtures + "partial.json", "--report", "b=" + fixtures + "partial.json", "--profile", "gvisor"}, 2},
+		{[]string{"--report", "a=" + fixtures + "partial.json", "--report", "a=" + fixtures + "sandboxed.json"}, 2},
+		{[]string{"--report", fixtures + "partial.json", "extra"}, 2},
 		{[]string{}, 2},
 	} {
 		var out, errs bytes.Buffer
 		if got := gateCmd(tc.args, &out, &errs); got != tc.want {
 			t.Errorf("gate %v: exit %d, want %d\n%s%s", tc.args, got, tc.want, out.String(), errs.String())
 		}
+		if tc.want == 2 && strings.Count(strings.TrimSpace(errs.String()), "\n") > 0 && !strings.Contains(errs.String(), "Usage") {
+			t.Errorf("gate %v: want one error line, got %q", tc.args, errs.String())
+		}
+	}
+}
+
+// The last line names the partial run and the claims.
+func TestGateSummary(t *testing.T) {
+	var out, errs bytes.Buffer
+	gateCmd([]string{"--report", fixtures + "partial.json", "--claim", "PID-02,HOST-01"}, &out, &errs)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "gate: FAIL: partial: 3 of ") || !strings.HasSuffix(last, " Required IDs ran (not asked to be partial)") {
+		t.Errorf("summary %q", last)
+	}
+	if !strings.Contains(out.String(), "accept it as partial with --partial (PARTIAL=1)") {
+		t.Errorf("the partial line says how to accept it:\n%s", out.String())
+	}
+}
+
+func TestStabilityExitCodes(t *testing.T) {
+	var out, errs bytes.Buffer
+	dir := t.TempDir()
+	args := []string{"--report", "01=" + fixtures + "partial.json", "--report", "02=" + fixtures + "partial.json", "--partial", "--out", dir}
+	if got := stabilityCmd(args, &out, &errs); got != 0 {
+		t.Fatalf("stability: exit %d, want 0\n%s%s", got, out.String(), errs.String())
+	}
+	if !strings.Contains(out.String(), "stability: 2 runs, 2 green; 7 IDs stable; flaky: none") {
+		t.Errorf("stability line: %s", out.String())
+	}
+	for _, f := range []string{"stability.json", "report.md", "report.html"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	out.Reset()
+	args = []string{"--report", "01=" + fixtures + "partial.json", "--report", "02=" + fixtures + "green.json", "--partial", "--out", t.TempDir()}
+	if got := stabilityCmd(args, &out, &errs); got != 1 || !strings.Contains(out.String(), "flaky: IPC-03 (1 passed, 1 skipped)") {
+		t.Errorf("stability with a flaky ID: exit %d\n%s", got, out.String())
+	}
+	if got := stabilityCmd([]string{"--report", fixtures + "partial.json"}, &out, &errs); got != 2 {
+		t.Errorf("stability without --out: exit %d, want 2", got)
 	}
 }
 
@@ -36,7 +87,7 @@ func TestRenderExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	var errs bytes.Buffer
 	args := []string{"--run", "runc=" + fixtures + "runc.json", "--run", "sandboxed=" + fixtures + "sandboxed.json",
-		"--profile", fixtures + "testing.yaml", "--out", dir}
+		"--profile", "sandboxed=" + fixtures + "testing.yaml", "--out", dir}
 	if got := renderCmd(args, &errs); got != 0 {
 		t.Fatalf("render: exit %d, want 0\n%s", got, errs.String())
 	}
@@ -51,6 +102,13 @@ func TestRenderExitCodes(t *testing.T) {
 	}
 	if got := renderCmd([]string{"--run", "runc=" + fixtures + "runc.json"}, &errs); got != 2 {
 		t.Errorf("render without --out: exit %d, want 2", got)
+	}
+	// One profile for two runtimes' runs is a mistake: it judges one of them.
+	errs.Reset()
+	args = []string{"--run", "runc=" + fixtures + "runc.json", "--run", "sandboxed=" + fixtures + "sandboxed.json",
+		"--profile", fixtures + "testing.yaml", "--out", t.TempDir()}
+	if got := renderCmd(args, &errs); got != 2 || !strings.Contains(errs.String(), "--profile NAME=") {
+		t.Errorf("render with a bare --profile and two runs: exit %d, want 2\n%s", got, errs.String())
 	}
 }
 

@@ -4,7 +4,7 @@
 // same binary runs the suite inside the cluster (the sonobuoy plugin).
 //
 //	podsem run [--kubeconfig K] [--runtime-class RC] [--image REF] [--profile P]
-//	           [--focus ID,...] [--parallel N] [--results DIR] [--sonobuoy]
+//	           [--focus ID,... [--partial]] [--claim ID,...] [--parallel N] [--results DIR] [--sonobuoy]
 //	podsem list
 //	podsem version
 //	podsem image push [--runner] REF

@@ -32,6 +32,8 @@ func TestRunFlags(t *testing.T) {
 		pull       string
 		filter     string
 		imageGiven bool
+		claims     string
+		partial    bool
 	}{
 		{name: "defaults: the kit's image, never pulled", pull: "Never"},
 		{name: "an image of the user's is pulled", args: []string{"--image", "reg.example/p:1"}, pull: "IfNotPresent", imageGiven: true},
@@ -45,6 +47,10 @@ func TestRunFlags(t *testing.T) {
 		{name: "unknown flag", args: []string{"--bogus"}, wantErr: "flag provided but not defined"},
 		{name: "stray argument", args: []string{"runc"}, wantErr: `unexpected argument "runc"`},
 		{name: "zero timeout", args: []string{"--timeout", "0s"}, wantErr: "positive duration"},
+		{name: "claims", args: []string{"--claim", "PID-02, PID-03"}, pull: "Never", claims: "PID-02 PID-03"},
+		{name: "a Required ID cannot be claimed", args: []string{"--claim", "NET-01"}, wantErr: "only Optional IDs can be claimed"},
+		{name: "an unknown ID cannot be claimed", args: []string{"--claim", "NET-99"}, wantErr: `"NET-99" is not a catalogue ID`},
+		{name: "a focused run asked to be partial", args: []string{"--focus", "ipc", "--partial"}, pull: "Never", filter: "ipc", partial: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, help, err := parseRunFlags(tc.args, io.Discard)
@@ -62,6 +68,9 @@ func TestRunFlags(t *testing.T) {
 			}
 			if o.pullPolicy != tc.pull || o.labelFilter != tc.filter || o.imageGiven != tc.imageGiven {
 				t.Errorf("pull %q filter %q imageGiven %v, want %q %q %v", o.pullPolicy, o.labelFilter, o.imageGiven, tc.pull, tc.filter, tc.imageGiven)
+			}
+			if strings.Join(o.claims, " ") != tc.claims || o.partial != tc.partial {
+				t.Errorf("claims %q partial %v, want %q %v", o.claims, o.partial, tc.claims, tc.partial)
 			}
 			if !filepath.IsAbs(o.results) {
 				t.Errorf("results %q is not absolute: ginkgo runs the suite elsewhere", o.results)

@@ -48,7 +48,9 @@ type runOptions struct {
 	profile      string
 	loaded       *profiles.Profile // profile, read once
 	focus        string
-	labelFilter  string // focus, as a Ginkgo label filter
+	labelFilter  string   // focus, as a Ginkgo label filter
+	partial      bool     // a --focus run may pass on what it selected
+	claims       []string // Optional IDs that must pass
 	parallel     int
 	results      string
 	timeout      time.Duration
@@ -65,7 +67,9 @@ func parseRunFlags(args []string, stdout io.Writer) (*runOptions, bool, error) {
 	fs.StringVar(&o.image, "image", fixtureImage, "the podprobe fixture image, as the nodes know it")
 	fs.StringVar(&o.pullPolicy, "pull-policy", "", "imagePullPolicy of fixture containers: Never, IfNotPresent or Always (default: Never for the kit's image, IfNotPresent with --image)")
 	fs.StringVar(&o.profile, "profile", "", "known-divergence profile: "+strings.Join(profiles.Names(), ", ")+", or a YAML file; listed failures do not fail the run")
-	fs.StringVar(&o.focus, "focus", "", "only these catalogue IDs, areas or levels, comma-separated (NET-01,ipc,Optional); podsem list shows them")
+	fs.StringVar(&o.focus, "focus", "", "only these catalogue IDs, areas or levels, comma-separated (NET-01,ipc,Optional); podsem list shows them. The run is then partial: it fails unless --partial")
+	fs.BoolVar(&o.partial, "partial", false, "accept a --focus run as partial: Required IDs outside the focus are counted, not failures")
+	claims := fs.String("claim", "", "Optional catalogue IDs the runtime offers, comma-separated (PID-02,PID-03): their specs must pass, where they would be skipped")
 	fs.IntVar(&o.parallel, "parallel", 4, "specs run at once")
 	fs.StringVar(&o.results, "results", defaultResults, "directory for junit.xml, report.json, report.md and report.html")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "the whole suite's time limit")
@@ -110,6 +114,15 @@ func parseRunFlags(args []string, stdout io.Writer) (*runOptions, bool, error) {
 	filter, err := focusFilter(o.focus)
 	if err != nil {
 		return nil, false, err
+	}
+	for _, id := range strings.Split(*claims, ",") {
+		if id = strings.TrimSpace(id); id == "" {
+			continue
+		}
+		if err := profiles.CheckClaim(id); err != nil {
+			return nil, false, usagef("--claim: %v (podsem list shows the levels)", err)
+		}
+		o.claims = append(o.claims, id)
 	}
 	o.labelFilter = filter
 	if o.results == "" {
@@ -169,6 +182,10 @@ func runCmd(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	if o.profile != "" {
 		suiteArgs = append(suiteArgs, "--podsem.profile="+o.profile)
+	}
+	if len(o.claims) > 0 {
+		// A claimed spec fails where it would skip.
+		suiteArgs = append(suiteArgs, "--podsem.claim="+strings.Join(o.claims, ","))
 	}
 
 	logf(stderr, "podsem %s (Kubernetes %s): cluster %s, RuntimeClass %s, image %s (pull %s)",
@@ -245,14 +262,16 @@ func runGinkgo(o *runOptions, suite string, suiteArgs []string) int {
 }
 
 // summarize prints one line per spec and the totals, writes report.md and
-// report.html, and judges the run: 1 when a semantic failed that the profile
-// does not list.
+// report.html, and judges the run with the gate: 1 when a failure is not one
+// the profile covers, a Required or claimed spec did not pass, or a --focus
+// run was not accepted as partial.
 func summarize(o *runOptions, stdout, stderr io.Writer, wall time.Duration) (int, error) {
 	r, err := report.ReadRun(orDefault(o.runtimeClass), filepath.Join(o.results, jsonReport))
 	if err != nil {
 		return 0, fmt.Errorf("no report from the suite (%v)", err)
 	}
-	p := o.loaded
+	r.Profile = o.loaded
+	opts := report.Options{Partial: o.partial, Claims: o.claims}
 
 	var specs []*report.Spec
 	for _, s := range r.Specs {
@@ -272,16 +291,16 @@ func summarize(o *runOptions, stdout, stderr io.Writer, wall time.Duration) (int
 		}
 	}
 
-	if err := report.Render(o.results, []*report.Run{r}, p, report.Meta{Kubernetes: kubernetesVersion}); err != nil {
+	if err := report.Render(o.results, []*report.Run{r}, opts, report.Meta{Kubernetes: kubernetesVersion}); err != nil {
 		return 0, fmt.Errorf("writing report.md and report.html: %v", err)
 	}
 	logf(stderr, "suite done in %s; reports: %s", wall, strings.Join(reportFiles(o.results), " "))
-	v := report.Gate([]*report.Run{r}, p)
+	v := report.Gate([]*report.Run{r}, opts)
 	for _, l := range v.Lines {
 		fmt.Fprintln(stdout, l)
 	}
 	fmt.Fprintf(stdout, "podsem: %d passed, %d failed, %d skipped\n", passed, failed, skipped)
-	fmt.Fprintln(stdout, v.Summary(p))
+	fmt.Fprintln(stdout, v.Summary())
 	if !v.OK() {
 		return 1, nil
 	}
