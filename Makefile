@@ -89,7 +89,7 @@ $(BIN)/faults: $(call GO_SOURCES,hack/faults images/faults framework/catalogue)
 	@$(TIMED) "build bin/faults" go build -o $@ ./hack/faults
 
 .PHONY: e2e-faults
-e2e-faults: kind-up images $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/faults ## the suite under runc and every fault handler; _artifacts/faults.md
+e2e-faults: kind-up images $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report $(BIN)/faults ## the suite under runc and every fault handler; _artifacts/faults.md
 	@$(BIN)/faults --artifacts _artifacts $(if $(FAULTS),--only $(FAULTS))
 
 ## --- reports ---
@@ -97,7 +97,7 @@ e2e-faults: kind-up images $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/faults ## the su
 $(BIN)/report: $(call GO_SOURCES,hack/report framework/report framework/catalogue framework/profiles) $(wildcard framework/report/*.tmpl)
 	@$(TIMED) "build bin/report" go build -o $@ ./hack/report
 
-# With PROFILE set, hack/e2e.sh leaves the exit status to bin/report gate.
+# hack/e2e.sh leaves the exit status to bin/report gate.
 e2e: $(BIN)/report
 
 RUNTIMES ?= runc crun
@@ -107,22 +107,15 @@ REPORT_META = --kubernetes-version "$$(go list -m -f '{{.Version}}' k8s.io/kuber
 	$(if $(filter-out $(KIND_KUBECONFIG),$(KUBECONFIG)),,--kind-version "$$(go list -m -f '{{.Version}}' sigs.k8s.io/kind)")
 
 .PHONY: e2e-matrix
-e2e-matrix: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report ## the suite under each RuntimeClass in RUNTIMES ("runc crun"); _artifacts/report.{md,html}; status: the gate (PROFILE=)
-	@runs=(); reports=(); for rc in $(RUNTIMES); do \
-		rm -f _artifacts/runs/$$rc/report.json; \
-		ARTIFACTS=$(CURDIR)/_artifacts/runs/$$rc RUNTIME_CLASS=$$rc hack/e2e.sh || true; \
-		runs+=(--run "$$rc=_artifacts/runs/$$rc/report.json"); \
-		reports+=(--report "$$rc=_artifacts/runs/$$rc/report.json"); \
-	done; \
-	$(BIN)/report render "$${runs[@]}" $(if $(PROFILE),--profile "$(PROFILE)") --out _artifacts $(REPORT_META); \
-	$(BIN)/report gate "$${reports[@]}" $(if $(PROFILE),--profile "$(PROFILE)")
+e2e-matrix: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report ## the suite under each RuntimeClass in RUNTIMES ("runc crun"), each judged by its own profile (PROFILES='gvisor=gvisor'); _artifacts/report.{md,html}; status: the gate
+	@RUNTIMES="$(RUNTIMES)" hack/e2e-matrix.sh $(REPORT_META)
 
 .PHONY: e2e-rerun
 e2e-rerun: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report ## run again only the specs that failed in _artifacts/report.json (pass the same RUNTIME_CLASS=)
 	@ids=$$($(BIN)/report failed --report _artifacts/report.json); \
 	if [ -z "$$ids" ]; then echo "[podsem] e2e-rerun: no spec failed in _artifacts/report.json, nothing to run again"; exit 0; fi; \
 	ids=$$(echo $$ids); echo "[podsem] e2e-rerun: running again $$ids"; \
-	LABELS="$${ids// / || }" hack/e2e.sh
+	LABELS="$${ids// / || }" PARTIAL=1 hack/e2e.sh
 
 ## --- the vendor kit ---
 
@@ -130,7 +123,7 @@ e2e-rerun: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report ## run aga
 dist: docker ## the vendor kit: _dist/podsem-<version>-linux-amd64.tar.gz (launcher, static suite, images, sonobuoy plugin)
 	@hack/build-dist.sh >/dev/null
 
-$(BIN)/incluster: $(call GO_SOURCES,hack/incluster)
+$(BIN)/incluster: $(call GO_SOURCES,hack/incluster framework/profiles framework/catalogue)
 	@$(TIMED) "build bin/incluster" go build -o $@ ./hack/incluster
 
 # The kit's checks import images into the kind nodes: on the kind cluster only.

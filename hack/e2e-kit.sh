@@ -10,8 +10,11 @@
 # the way sonobuoy's Job driver runs it), passes and leaves its JUnit file where
 # the plugin declares.
 #
+# Both runs are judged like hack/e2e.sh's: against PROFILE, with CLAIM.
+#
 # Usage: hack/e2e-kit.sh KIT.tar.gz   Environment: KUBECONFIG (bin/kubeconfig),
-# CLUSTER_NAME (podsem), RUNTIME_CLASS (runc), ARTIFACTS (_artifacts/kit).
+# CLUSTER_NAME (podsem), RUNTIME_CLASS (runc), PROFILE (a profile name, or a
+# YAML file), CLAIM (Optional IDs, comma-separated), ARTIFACTS (_artifacts/kit).
 source "$(dirname "$0")/lib.sh"
 
 kit=${1:?usage: hack/e2e-kit.sh KIT.tar.gz}
@@ -19,6 +22,15 @@ kubeconfig=${KUBECONFIG:-$ROOT/bin/kubeconfig}
 cluster=${CLUSTER_NAME:-podsem}
 runtime_class=${RUNTIME_CLASS:-runc}
 artifacts=${ARTIFACTS:-$ROOT/_artifacts/kit}
+profile=${PROFILE:-}
+# The vendor's shell runs in the kit's directory: a profile file needs its full path.
+if [[ $profile == */* || $profile == *.yaml ]]; then
+	[ -f "$profile" ] || die "PROFILE=$profile: no such file"
+	profile=$(realpath "$profile")
+fi
+judging=()
+[ -z "$profile" ] || judging+=(--profile "$profile")
+[ -z "${CLAIM:-}" ] || judging+=(--claim "$CLAIM")
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -83,8 +95,8 @@ bad_input "unknown focus" --kubeconfig "$kubeconfig" --focus NOPE-01
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
 rc=0
-vendor ./podsem run --kubeconfig "$kubeconfig" --runtime-class "$runtime_class" --results "$artifacts" || rc=$?
-[ "$rc" -eq 0 ] || fail "podsem run --runtime-class $runtime_class exited $rc"
+vendor ./podsem run --kubeconfig "$kubeconfig" --runtime-class "$runtime_class" "${judging[@]}" --results "$artifacts" || rc=$?
+[ "$rc" -eq 0 ] || fail "podsem run --runtime-class $runtime_class ${judging[*]} exited $rc"
 for f in junit.xml report.json report.md report.html; do
 	[ -s "$artifacts/$f" ] || fail "podsem run wrote no $f"
 done
@@ -95,5 +107,6 @@ cases=$(grep -c '<testcase ' "$artifacts/junit.xml" || true)
 log "kit: $(basename "$kit") works from the tarball alone: version, list, 7 bad inputs refused, run passed ($cases testcases); reports in $artifacts"
 
 # In the cluster: the kit's own plugin and RBAC files, as shipped.
+# The same RuntimeClass, profile and claims as the runs before it.
 step "in-cluster run of the kit's sonobuoy plugin" "$ROOT/bin/incluster" --kubeconfig "$kubeconfig" --name "$cluster" \
-	--plugin "$dir/sonobuoy/podsem.yaml" --rbac "$dir/sonobuoy/rbac.yaml"
+	--plugin "$dir/sonobuoy/podsem.yaml" --rbac "$dir/sonobuoy/rbac.yaml" --runtime-class "$runtime_class" "${judging[@]}"

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Runs the pod-semantics suite (bin/pod.test) with ginkgo against a cluster:
 # preflight (one line, within seconds), cleanup of namespaces interrupted runs left,
-# then the specs in parallel, with reports in $ARTIFACTS.
+# then the specs in parallel, with reports in $ARTIFACTS. bin/report gate judges
+# every run and decides the exit status: a failure the profile does not cover, a
+# Required spec skipped or not run, a claimed Optional spec that did not pass, or
+# a filtered run not asked to be partial fails it.
 #
 # Environment: KUBECONFIG (default: the kind cluster's bin/kubeconfig),
 # RUNTIME_CLASS (runc), IMAGE (default: the podprobe tag `make images` built),
 # PULL_POLICY (Never), FOCUS (an ID such as NET-01, or a regexp), LABELS (a Ginkgo
-# label filter), PROCS (4), GINKGO_ARGS, ARTIFACTS (_artifacts), PROFILE (a
-# known-divergence profile, framework/profiles, or a YAML file: bin/report gate
-# then decides the exit status, and failures the profile lists do not fail the run).
+# label filter), PARTIAL (1: a FOCUS/LABELS run may pass on what it selected),
+# PROFILE (a known-divergence profile, framework/profiles, or a YAML file: the
+# failures it covers do not fail the run), CLAIM (Optional IDs, comma-separated,
+# that must pass), REPEAT (N: run the suite N times and judge its stability),
+# PROCS (4), GINKGO_ARGS, ARTIFACTS (_artifacts).
 source "$(dirname "$0")/lib.sh"
 
 kubeconfig=${KUBECONFIG:-$ROOT/bin/kubeconfig}
@@ -17,16 +22,36 @@ image=${IMAGE:-$(cat "$ROOT/bin/podprobe.image" 2>/dev/null || echo podsem/podpr
 pull_policy=${PULL_POLICY:-Never}
 artifacts=${ARTIFACTS:-$ROOT/_artifacts}
 procs=${PROCS:-4}
+repeat=${REPEAT:-1}
+claim=${CLAIM:-}
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || die "REPEAT=$repeat: want a number of runs, 1 or more"
+case ${PARTIAL:-} in
+'' | 0) partial= ;;
+1) partial=1 ;;
+*) die "PARTIAL=$PARTIAL: want 1 (accept a FOCUS/LABELS run as partial) or nothing" ;;
+esac
+[ -x "$ROOT/bin/report" ] || die "bin/report is missing: make bin/report (it judges the run)"
 
 profile=${PROFILE:-}
 # ginkgo runs the suite from bin/: a profile file needs an absolute path.
-[[ $profile != */* && $profile != *.yaml ]] || profile=$(realpath "$profile")
+if [[ $profile == */* || $profile == *.yaml ]]; then
+	[ -f "$profile" ] || die "PROFILE=$profile: no such file"
+	profile=$(realpath "$profile")
+fi
 
 suite_args=(--kubeconfig="$kubeconfig" --provider=skeleton --podsem.image="$image"
 	--podsem.runtime-class="$runtime_class" --podsem.pull-policy="$pull_policy")
 [ -z "$profile" ] || suite_args+=(--podsem.profile="$profile")
+# A claimed spec fails where it would skip.
+[ -z "$claim" ] || suite_args+=(--podsem.claim="$claim")
+
+gate_args=()
+[ -z "$profile" ] || gate_args+=(--profile "$profile")
+[ -z "$claim" ] || gate_args+=(--claim "$claim")
+[ -z "$partial" ] || gate_args+=(--partial)
 
 # A preflight that hangs is a bug; the binary bounds itself, this bounds the binary.
+# It checks the profile and the claims too, before anything runs.
 timeout 30 "$ROOT/bin/pod.test" "${suite_args[@]}" --podsem.preflight 2> >(grep -v 'provider flag' >&2) ||
 	exit $?
 # Namespaces of interrupted runs: only those older than the suite's timeout, so
@@ -35,7 +60,7 @@ timeout 30 "$ROOT/bin/pod.test" "${suite_args[@]}" --podsem.clean --podsem.clean
 	2> >(grep -v 'provider flag' >&2) || exit $?
 
 ginkgo_args=(-p --procs="$procs" --timeout=30m --poll-progress-after=60s --poll-progress-interval=30s
-	--output-dir="$artifacts" --junit-report=junit.xml --json-report=report.json)
+	--junit-report=junit.xml --json-report=report.json)
 if [ -n "${FOCUS:-}" ]; then
 	if [[ $FOCUS =~ ^[A-Z]+-[0-9]+$ ]]; then
 		ginkgo_args+=(--label-filter="$FOCUS") # every spec carries its ID as a label
@@ -47,29 +72,58 @@ fi
 # shellcheck disable=SC2206 # GINKGO_ARGS is a list of flags, split on purpose
 ginkgo_args+=(${GINKGO_ARGS:-})
 
-mkdir -p "$artifacts"
-rm -f "$artifacts/report.json" # never judge an earlier run's report
-log "running the suite: RuntimeClass ${runtime_class:-(default)}, image $image, $procs processes, cluster $kubeconfig"
-start=$SECONDS
-rc=0
-"$ROOT/bin/ginkgo" "${ginkgo_args[@]}" "$ROOT/bin/pod.test" -- "${suite_args[@]}" || rc=$?
-wall=$((SECONDS - start))
-
-if [ -s "$artifacts/report.json" ]; then
+# run_suite DIR: one run of the suite, its reports in DIR, judged by the gate;
+# returns the gate's status (ginkgo's, when there is no report to judge).
+run_suite() {
+	local dir=$1 rc=0 start=$SECONDS
+	mkdir -p "$dir"
+	rm -f "$dir/report.json" # never judge an earlier run's report
+	"$ROOT/bin/ginkgo" "${ginkgo_args[@]}" --output-dir="$dir" "$ROOT/bin/pod.test" -- "${suite_args[@]}" || rc=$?
+	local wall=$((SECONDS - start))
+	if [ ! -s "$dir/report.json" ]; then
+		log "the suite wrote no report ($dir/report.json): nothing to judge"
+		[ "$rc" -ne 0 ] || rc=1
+		return "$rc"
+	fi
 	# One line per spec, slowest first: what ran, how it ended, how long it took.
 	jq -r '.[].SpecReports[] | select(.LeafNodeType == "It")
 		| [.State, ((.RunTime / 1e9 * 10 | round) / 10 | tostring) + "s", .LeafNodeText] | @tsv' \
-		"$artifacts/report.json" | sort -t$'\t' -k2 -rn | sed 's/^/  /' >&2
-	counts=$(jq -r '[.[].SpecReports[] | select(.LeafNodeType == "It") | .State] | group_by(.) | map("\(length) \(.[0])") | join(", ")' "$artifacts/report.json")
-	log "suite: $counts in ${wall}s wall; reports: $artifacts/junit.xml $artifacts/report.json"
-	# The plain closing line CI systems read: passed, failed (any other end), skipped.
+		"$dir/report.json" | sort -t$'\t' -k2 -rn | sed 's/^/  /' >&2
+	local counts
+	counts=$(jq -r '[.[].SpecReports[] | select(.LeafNodeType == "It") | .State] | group_by(.) | map("\(length) \(.[0])") | join(", ")' "$dir/report.json")
+	log "suite: $counts in ${wall}s wall; reports: $dir/junit.xml $dir/report.json"
+	# The plain line CI systems read: passed, failed (any other end), skipped.
 	jq -r '[.[].SpecReports[] | select(.LeafNodeType == "It") | .State] as $s
 		| "e2e: \($s | map(select(. == "passed")) | length) passed, \($s | map(select(. != "passed" and . != "skipped" and . != "pending")) | length) failed, \($s | map(select(. == "skipped")) | length) skipped"' \
-		"$artifacts/report.json"
-	if [ -n "$profile" ]; then
-		# Failures the profile lists are known divergences: the gate decides.
-		rc=0
-		"$ROOT/bin/report" gate --report "$artifacts/report.json" --profile "$profile" || rc=$?
-	fi
+		"$dir/report.json"
+	# The gate, not ginkgo, decides: ginkgo passes a run whose Required specs
+	# were skipped, and fails one whose failures the profile covers.
+	rc=0
+	"$ROOT/bin/report" gate --report "$dir/report.json" "${gate_args[@]}" || rc=$?
+	return "$rc"
+}
+
+if [ "$repeat" -eq 1 ]; then
+	log "running the suite: RuntimeClass ${runtime_class:-(default)}, image $image, $procs processes, cluster $kubeconfig"
+	rc=0
+	run_suite "$artifacts" || rc=$?
+	exit $rc
 fi
+
+# REPEAT=N: N runs on one cluster, each in repeat/NN/; the last one's reports
+# also where a single run puts them; then the stability of every ID.
+rm -rf "$artifacts/repeat"
+reports=()
+for i in $(seq 1 "$repeat"); do
+	n=$(printf '%02d' "$i")
+	log "run $n of $repeat: RuntimeClass ${runtime_class:-(default)}, image $image, $procs processes, cluster $kubeconfig"
+	run_suite "$artifacts/repeat/$n" || true # every run's gate is judged again below
+	reports+=(--report "$n=$artifacts/repeat/$n/report.json")
+done
+for f in junit.xml report.json; do
+	if [ -f "$artifacts/repeat/$n/$f" ]; then cp "$artifacts/repeat/$n/$f" "$artifacts/$f"; else rm -f "$artifacts/$f"; fi
+done
+rc=0
+"$ROOT/bin/report" stability "${reports[@]}" "${gate_args[@]}" --out "$artifacts" \
+	--kubernetes-version "$(gomod_version k8s.io/kubernetes)" || rc=$?
 exit $rc

@@ -3,6 +3,7 @@
 // the sonobuoy worker contract:
 //
 //	incluster --plugin FILE [--rbac FILE] [--version V] [--kubeconfig K] [--name podsem] [--timeout 15m] [--keep]
+//	          [--runtime-class RC] [--profile P] [--claim IDS]
 //
 // It applies the RBAC file (create or update each object), starts one bare pod
 // in the RBAC file's namespace as its ServiceAccount, with the plugin's `spec`
@@ -11,7 +12,10 @@
 // the results directory on the node through kind: <dir>/done must name a file
 // inside the directory that exists, and <dir>/junit.xml must be JUnit XML with at
 // least one testcase and no failures. It deletes the pod (the RBAC objects stay)
-// and prints one closing line, or one error line and exits 1.
+// and prints one closing line, or one error line and exits 1. --runtime-class,
+// --profile and --claim set those launcher flags in the plugin's args, so that
+// the run is judged like the caller's runs outside the cluster; a profile file
+// reaches the pod in a ConfigMap.
 package main
 
 import (
@@ -34,6 +38,7 @@ type options struct {
 	version    string
 	timeout    time.Duration
 	keep       bool
+	judging    judging
 }
 
 func main() {
@@ -47,6 +52,9 @@ func main() {
 	fs.StringVar(&o.version, "version", "", "replace the token "+versionToken+" in the plugin with this kit version")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "how long the plugin pod may take to end")
 	fs.BoolVar(&o.keep, "keep", false, "keep the results directory on the node (it is printed)")
+	fs.StringVar(&o.judging.runtimeClass, "runtime-class", "", "set the plugin's --runtime-class to this RuntimeClass")
+	fs.StringVar(&o.judging.profile, "profile", "", "add --profile to the plugin's args: an embedded profile, or a YAML file (passed in a ConfigMap)")
+	fs.StringVar(&o.judging.claim, "claim", "", "add --claim to the plugin's args: Optional IDs, comma-separated, that must pass")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}

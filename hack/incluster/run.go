@@ -74,11 +74,30 @@ func run(ctx context.Context, o options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	pod := runnerPod(plugin, rbac, "podsem-"+plugin.SonobuoyConfig.PluginName+"-"+randomSuffix())
+	name := "podsem-" + plugin.SonobuoyConfig.PluginName + "-" + randomSuffix()
+	profileMap, profileVolume, profileMount, err := o.judging.apply(plugin, rbac.ServiceAccount.Namespace, name+"-profile")
+	if err != nil {
+		return "", err
+	}
+	pod := runnerPod(plugin, rbac, name)
 	c := &pod.Spec.Containers[len(pod.Spec.Containers)-1]
 	c.Env = append(c.Env, apiEnv...)
 	ns := pod.Namespace
 	hostDir := pod.Spec.Volumes[len(pod.Spec.Volumes)-1].HostPath.Path
+	if profileMap != nil {
+		if _, err := client.CoreV1().ConfigMaps(ns).Create(ctx, profileMap, metav1.CreateOptions{}); err != nil {
+			return "", fmt.Errorf("creating ConfigMap %s/%s for the profile: %v", ns, profileMap.Name, firstLine(err.Error()))
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiTimeout)
+			defer cancel()
+			if err := client.CoreV1().ConfigMaps(ns).Delete(ctx, profileMap.Name, metav1.DeleteOptions{}); err != nil {
+				logf("deleting ConfigMap %s/%s: %v", ns, profileMap.Name, err)
+			}
+		}()
+		pod.Spec.Volumes = append([]corev1.Volume{*profileVolume}, pod.Spec.Volumes...)
+		c.VolumeMounts = append(c.VolumeMounts, *profileMount)
+	}
 	start := time.Now()
 	if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		return "", fmt.Errorf("creating pod %s/%s: %v", ns, pod.Name, firstLine(err.Error()))
