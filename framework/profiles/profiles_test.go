@@ -135,3 +135,40 @@ func TestCheckClaim(t *testing.T) {
 		}
 	}
 }
+
+// gvisor's matches cover the failures measured under gVisor on the kind node
+// (hack/e2e.sh with RUNTIME_CLASS=gvisor), and not a failure of another shape.
+func TestGvisorCoversWhatWasMeasured(t *testing.T) {
+	p, err := Load("gvisor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notReady := "pod podsem-x/p not Ready within 1m0s: phase Pending; a waiting: ErrImageNeverPull"
+	for _, tc := range []struct{ id, message, location string }{
+		{"IPC-03", `podprobe posix-mq send ipc03-8561b480e6bc ipc03-msg-164679500b36 in container a: exit 1, {"name":"/ipc03-8561b480e6bc","error":"function not implemented","errno":"ENOSYS"}`, "pod/ipc_test.go:61"},
+		{"IPC-04", "/dev/shm in container a is POSIX shared memory (tmpfs)\nExpected\n    <string>: 9p\nto equal\n    <string>: tmpfs", "pod/ipc_test.go:76"},
+		{"FS-03", "the Memory emptyDir at /mem in container a is a tmpfs\nExpected\n    <string>: 9p\nto equal\n    <string>: tmpfs", "pod/filesystem_test.go:67"},
+		{"CG-01", "container b keeps running: phase Running; a terminated: OOMKilled, exit 255, ready=false, restarts=0; b terminated: OOMKilled, exit 255\nExpected\n    <*v1.ContainerStateRunning | 0x0>: nil\nnot to be nil", "pod/cgroup_test.go:72"},
+		{"CG-02", "container a's cgroup (v1, /c4762) limits memory to its own limit, 50331648 bytes\nExpected\n    <int64>: 150994944\nto equal\n    <int64>: 50331648", "pod/cgroup_test.go:97"},
+		{"HOST-01", `pod podsem-host-net-4580/host-net not Ready within 1m0s: phase Running; a running, ready=false, restarts=0; b running, ready=true, restarts=0; events: Unhealthy: (combined from similar events): Readiness probe failed: {"proto":"tcp","addr":"127.0.0.1:20806","result":"error","sent":"podprobe-2c98f39787161adc","error":"dial tcp 127.0.0.1:20806: connect: network is unreachable","errno":"ENETUNREACH"}`, "pod/host_test.go:36"},
+		{"HOST-02", `another hostIPC pod opens the queue by key 130015885 and sends: podprobe sysv-msg send 130015885 host02-peer in container a: exit 1, {"key":130015885,"error":"no such file or directory","errno":"ENOENT"}`, "pod/host_test.go:100"},
+		{"HOST-03", "container a sees the entrypoint of another pod on its node, in that pod's PID namespace: only the node's PID namespace holds both", "pod/host_test.go:150"},
+		{"USER-01", `pod podsem-userns-7919/userns not Ready within 1m0s: phase Pending; a waiting: ContainerCreating; events: FailedCreatePodSandBox: Failed to create pod sandbox: rpc error: code = Unknown desc = failed to start sandbox "009c": failed to create containerd task: failed to create shim task: OCI runtime create failed: creating container: cannot create gofer process: gofer: error setting namespace of type user and path "/run/containerd/pinned-namespaces/user": invalid argument`, "pod/userns_test.go:22"},
+	} {
+		d, ok := p.Lookup(tc.id)
+		if !ok {
+			t.Errorf("%s: not listed", tc.id)
+			continue
+		}
+		if !d.Covers(tc.message, tc.location) {
+			t.Errorf("%s: match %q does not cover the measured failure %q", tc.id, d.Match, tc.message)
+		}
+		if d.Covers(notReady, tc.location) {
+			t.Errorf("%s: match %q covers a pod that never started, which is no divergence", tc.id, d.Match)
+		}
+	}
+	// Another filesystem than 9p behind /dev/shm is not the wrapper's shape.
+	if d, _ := p.Lookup("IPC-04"); d.Covers("/dev/shm in container a is POSIX shared memory (tmpfs)\nExpected\n    <string>: overlay\nto equal\n    <string>: tmpfs", "") {
+		t.Error("IPC-04 covers an overlay /dev/shm")
+	}
+}

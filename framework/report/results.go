@@ -65,6 +65,11 @@ func (r *Run) filters() string {
 	return strings.Join(append(f, r.Focus...), ", ")
 }
 
+// e2eDefaultSkip is the skip the e2e framework sets when a run gives no focus,
+// skip or label filter (test/e2e/framework/test_context.go): no podsem spec is
+// tagged so, and it filters nothing.
+const e2eDefaultSkip = `\[Flaky\]|\[Feature:.+\]`
+
 // ReadRun decodes a ginkgo JSON report. Failures outside catalogue specs (a
 // failed BeforeSuite, an interrupted suite) become Problems: the gate fails on them.
 func ReadRun(name, path string) (*Run, error) {
@@ -92,11 +97,15 @@ func ReadRun(name, path string) (*Run, error) {
 		r.Wall += rep.RunTime
 		r.Filter = rep.SuiteConfig.LabelFilter
 		r.Focus = nil
+		skips := rep.SuiteConfig.SkipStrings
+		if len(skips) == 1 && skips[0] == e2eDefaultSkip {
+			skips = nil
+		}
 		for _, f := range []struct {
 			flag   string
 			values []string
 		}{
-			{"--focus", rep.SuiteConfig.FocusStrings}, {"--skip", rep.SuiteConfig.SkipStrings},
+			{"--focus", rep.SuiteConfig.FocusStrings}, {"--skip", skips},
 			{"--focus-file", rep.SuiteConfig.FocusFiles}, {"--skip-file", rep.SuiteConfig.SkipFiles},
 		} {
 			for _, v := range f.values {
