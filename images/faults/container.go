@@ -391,25 +391,58 @@ func (c *Container) NodeEtcFiles() error {
 	return nil
 }
 
-// IdentityUserNamespace maps the pod's user namespace onto the node's IDs from 0
-// (uid and gid 0 are the node's root), keeping the size of the mapping. The
-// sandbox creates that namespace instead of joining the one containerd pinned
-// (its mapping cannot change); app containers join the sandbox's, as before.
-// ID-mapped mounts are dropped: with an identity mapping they map nothing.
-func (c *Container) IdentityUserNamespace() {
-	identity := func(ms []specs.LinuxIDMapping) []specs.LinuxIDMapping {
-		size := uint32(65536)
-		if len(ms) > 0 {
-			size = ms[0].Size
-		}
-		return []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: size}}
-	}
+// RootOnNodeUserNamespace maps uid and gid 0 of the pod's user namespace to the
+// node's 0. The rest of containerd's range stays, and the node ID it gave root
+// moves to the first container ID past the range: the image's files, owned by
+// that ID through containerd's ID-mapped rootfs, stay mapped, so root can still
+// create /proc in the rootfs (without it the sandbox does not start). The sandbox
+// creates that namespace instead of joining the one containerd pinned (whose
+// mapping cannot change); app containers join the sandbox's, as before. ID-mapped
+// mounts are dropped: the node's root owns their files, and now the pod's root too.
+// The pod's network namespace still belongs to containerd's user namespace, and
+// the kernel lets only that one mount sysfs: /sys becomes a read-only bind of the
+// node's, as rootless runtimes do.
+func (c *Container) RootOnNodeUserNamespace() {
 	if c.IsSandbox() {
 		c.NewNamespace(specs.UserNamespace)
 	}
-	c.Spec.Linux.UIDMappings = identity(c.Spec.Linux.UIDMappings)
-	c.Spec.Linux.GIDMappings = identity(c.Spec.Linux.GIDMappings)
+	c.Spec.Linux.UIDMappings = rootOnNode(c.Spec.Linux.UIDMappings)
+	c.Spec.Linux.GIDMappings = rootOnNode(c.Spec.Linux.GIDMappings)
 	c.dropIDMappedMounts()
+	for i := range c.Spec.Mounts {
+		if m := &c.Spec.Mounts[i]; m.Type == "sysfs" {
+			*m = specs.Mount{Destination: m.Destination, Type: "bind", Source: "/sys",
+				Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+		}
+	}
+}
+
+// rootOnNode rewrites an ID map so that 0 maps to the node's 0: the range that
+// held 0 keeps its other IDs, and its node ID for 0 goes past the map's end.
+func rootOnNode(ms []specs.LinuxIDMapping) []specs.LinuxIDMapping {
+	var out []specs.LinuxIDMapping
+	var end uint32
+	moved := []specs.LinuxIDMapping{}
+	for _, m := range ms {
+		end = max(end, m.ContainerID+m.Size)
+		if m.ContainerID != 0 || m.Size == 0 {
+			out = append(out, m)
+			continue
+		}
+		out = append(out, specs.LinuxIDMapping{ContainerID: 0, HostID: 0, Size: 1})
+		if m.Size > 1 {
+			out = append(out, specs.LinuxIDMapping{ContainerID: 1, HostID: m.HostID + 1, Size: m.Size - 1})
+		}
+		moved = append(moved, specs.LinuxIDMapping{HostID: m.HostID, Size: 1})
+	}
+	for _, m := range moved {
+		m.ContainerID = end
+		out = append(out, m)
+	}
+	if len(out) == 0 {
+		out = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 65536}}
+	}
+	return out
 }
 
 // dropIDMappedMounts turns ID-mapped bind mounts into plain ones.

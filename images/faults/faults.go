@@ -344,7 +344,7 @@ var All = []Fault{
 			if c.HostNamespace(specs.UserNamespace) {
 				return nil
 			}
-			c.IdentityUserNamespace()
+			c.RootOnNodeUserNamespace()
 			return nil
 		},
 	},

@@ -408,9 +408,13 @@ func TestUsernsRootIdentityMapsRootToRoot(t *testing.T) {
 		c := load(t, name)
 		before, _ := nsPath(c, specs.UserNamespace)
 		apply(t, "userns-root-identity", c)
+		// containerd gave the pod 0 1999044608 65536: root is now the node's
+		// root, and the node ID root had is still mapped, past the range.
+		want := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1},
+			{ContainerID: 1, HostID: 1999044609, Size: 65535}, {ContainerID: 65536, HostID: 1999044608, Size: 1}}
 		for _, ms := range [][]specs.LinuxIDMapping{c.Spec.Linux.UIDMappings, c.Spec.Linux.GIDMappings} {
-			if len(ms) != 1 || ms[0].ContainerID != 0 || ms[0].HostID != 0 || ms[0].Size != 65536 {
-				t.Errorf("%s: mapping %+v, want 0 0 65536", name, ms)
+			if !slices.Equal(ms, want) {
+				t.Errorf("%s: mapping %+v, want %+v", name, ms, want)
 			}
 		}
 		p, ok := nsPath(c, specs.UserNamespace)
@@ -425,6 +429,9 @@ func TestUsernsRootIdentityMapsRootToRoot(t *testing.T) {
 		for _, m := range c.Spec.Mounts {
 			if len(m.UIDMappings) != 0 || slices.Contains(m.Options, "idmap") {
 				t.Errorf("%s: mount %s is still ID-mapped", name, m.Destination)
+			}
+			if m.Destination == "/sys" && (m.Type != "bind" || m.Source != "/sys") {
+				t.Errorf("%s: /sys is %+v, want a bind of the node's", name, m)
 			}
 		}
 	}
