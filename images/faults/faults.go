@@ -386,7 +386,7 @@ var Benign = []Fault{
 }
 
 // containerdOnlyCapabilities are in containerd's default set but not in CRI-O's.
-var containerdOnlyCapabilities = []string{"CAP_NET_RAW", "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE"}
+var containerdOnlyCapabilities = []string{"CAP_NET_RAW", "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP"}
 
 // Handlers lists every fault, then every benign handler.
 func Handlers() []Fault { return append(append([]Fault{}, All...), Benign...) }
