@@ -11,8 +11,9 @@
 // on the node, waits until the pod ends, prints the tail of its log, then reads
 // the results directory on the node through kind: <dir>/done must name a file
 // inside the directory that exists, and <dir>/junit.xml must be JUnit XML with at
-// least one testcase and no failures. It deletes the pod (the RBAC objects stay)
-// and prints one closing line, or one error line and exits 1. --runtime-class,
+// least one testcase and no failures (with --profile, failures are the plugin's
+// gate's to judge: the pod's phase says what it found). It deletes the pod (the
+// RBAC objects stay) and prints one closing line, or one error line and exits 1. --runtime-class,
 // --profile and --claim set those launcher flags in the plugin's args, so that
 // the run is judged like the caller's runs outside the cluster; a profile file
 // reaches the pod in a ConfigMap.

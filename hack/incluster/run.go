@@ -140,7 +140,7 @@ func run(ctx context.Context, o options) (string, error) {
 	mount := resultsMount(plugin.Spec)
 	parts := []string{fmt.Sprintf("pod %s/%s %s in %s%s", ns, pod.Name, ended.Status.Phase, elapsed, exitDetail(ended, plugin.Spec.Name))}
 	failed := ended.Status.Phase != corev1.PodSucceeded
-	junitPart, ok := checkJUnit(node, hostDir, mount)
+	junitPart, ok := checkJUnit(node, hostDir, mount, o.judging.profile)
 	parts = append(parts, junitPart)
 	failed = failed || !ok
 	donePart, ok := checkDone(node, hostDir, mount)
