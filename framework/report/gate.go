@@ -156,7 +156,7 @@ func gate(entries []catalogue.Entry, runs []*Run, o Options) Verdict {
 			if o.Partial {
 				v.Lines = append(v.Lines, fmt.Sprintf("NOTE   partial: %s (%s): Required IDs outside the filter are counted, not judged", p, r.filters()))
 			} else {
-				v.Lines = append(v.Lines, fmt.Sprintf("FAIL   partial: %s (%s): a filtered run is no verdict on the rest; accept it as partial with --partial (PARTIAL=1)", p, r.filters()))
+				v.Lines = append(v.Lines, fmt.Sprintf("FAIL   partial: %s (%s): a filtered run is no verdict on the rest; accept it as partial with --partial (make: PARTIAL=1)", p, r.filters()))
 			}
 		}
 	}

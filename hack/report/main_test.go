@@ -53,7 +53,7 @@ func TestGateSummary(t *testing.T) {
 	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "gate: FAIL: partial: 3 of ") || !strings.HasSuffix(last, " Required IDs ran (not asked to be partial)") {
 		t.Errorf("summary %q", last)
 	}
-	if !strings.Contains(out.String(), "accept it as partial with --partial (PARTIAL=1)") {
+	if !strings.Contains(out.String(), "accept it as partial with --partial (make: PARTIAL=1)") {
 		t.Errorf("the partial line says how to accept it:\n%s", out.String())
 	}
 }
