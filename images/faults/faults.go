@@ -216,6 +216,7 @@ var All = []Fault{
 			"SBX-03":  "init containers run in the node's network namespace",
 			"SBX-04":  "a native sidecar runs in the node's network namespace",
 			"HOST-01": "a reference pod shares the node's network too, so the comparison loses its control",
+			"USER-01": "a hostUsers: false pod's containers, put in the node's network namespace, may not mount sysfs from the pod's user namespace: the pod never starts",
 		},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() || !c.JoinsNamespace("network") {
@@ -231,6 +232,7 @@ var All = []Fault{
 		MustFail: []string{"IPC-05"},
 		MayFail: map[string]string{
 			"HOST-02": "an ordinary pod shares the node's IPC namespace too, so the negative control fails",
+			"USER-01": "a hostUsers: false pod's containers, put in the node's IPC namespace, may not mount /dev/mqueue from the pod's user namespace: the pod never starts",
 			"SBX-03":  "init containers run in the node's IPC namespace",
 			"SBX-04":  "a native sidecar runs in the node's IPC namespace",
 		},
