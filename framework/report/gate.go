@@ -149,6 +149,12 @@ func gate(entries []catalogue.Entry, runs []*Run, o Options) Verdict {
 		if uncovered && r.Profile != nil && !slices.Contains(v.profiles, r.Profile.Name) {
 			v.profiles = append(v.profiles, r.Profile.Name)
 		}
+		if r.Filtered() && selectedNone(entries, r) {
+			// A FOCUS that names no spec (a typo, an ID of a newer catalogue)
+			// would otherwise pass on nothing.
+			v.Problems++
+			v.Lines = append(v.Lines, fmt.Sprintf("FAIL   the run's filters (%s) selected no catalogue spec%s: nothing was judged", r.filters(), in))
+		}
 		if r.Filtered() {
 			ran, required := requiredRan(entries, r)
 			p := fmt.Sprintf("%d of %d Required IDs ran%s", ran, required, in)
@@ -161,6 +167,18 @@ func gate(entries []catalogue.Entry, runs []*Run, o Options) Verdict {
 		}
 	}
 	return v
+}
+
+// selectedNone says whether no catalogue spec of r was selected by its
+// filters: none passed or failed, and none was skipped with a reason of its own
+// (a spec the filters leave out is skipped without one).
+func selectedNone(entries []catalogue.Entry, r *Run) bool {
+	for _, e := range entries {
+		if s := r.Specs[e.ID]; s != nil && (s.State == types.SpecStatePassed || s.failed() || s.Message != "") {
+			return false
+		}
+	}
+	return true
 }
 
 // requiredRan counts the Required entries whose spec ran (passed or failed) in r.

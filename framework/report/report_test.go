@@ -145,6 +145,19 @@ func TestGate(t *testing.T) {
 	}
 }
 
+// A filter that selects no spec (FOCUS=NET-99) passes on nothing: it fails,
+// partial or not.
+func TestGateFailsAFilterThatSelectedNothing(t *testing.T) {
+	runs := runsOf(t, "testdata/partial.json")
+	for _, s := range runs[0].Specs {
+		s.State, s.Message = types.SpecStateSkipped, ""
+	}
+	v := gate(testEntries, runs, Options{Partial: true})
+	if out := strings.Join(v.Lines, "\n"); v.OK() || !strings.Contains(out, "selected no catalogue spec") {
+		t.Errorf("ok %v, want a failure naming the empty selection:\n%s", v.OK(), out)
+	}
+}
+
 // A claim by a profile reads as the profile's, and a claimed ID that passed is named.
 func TestGateProfileClaims(t *testing.T) {
 	p, err := profiles.Parse("vendor", []byte("description: v\ndivergences: []\nsupports: [PID-02]\n"))
