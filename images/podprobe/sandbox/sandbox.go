@@ -161,11 +161,7 @@ func locate(uid string, containerIDs []string) (*Result, error) {
 		if !ok {
 			continue
 		}
-		for _, id := range containerIDs {
-			if strings.Contains(strings.ToLower(p.Cgroup), id) {
-				p.Container = id
-			}
-		}
+		p.Container = containerOf(p.Cgroup, containerIDs)
 		if p.Container == "" {
 			res.Candidates = append(res.Candidates, p)
 		} else {
@@ -202,17 +198,7 @@ func podProcess(pid int, spellings []string) (Process, bool) {
 	if err != nil {
 		return Process{}, false
 	}
-	var line string
-	for _, l := range strings.Split(string(data), "\n") {
-		for _, s := range spellings {
-			if strings.Contains(strings.ToLower(l), s) {
-				line = l
-			}
-		}
-		if line != "" {
-			break
-		}
-	}
+	line := podLine(string(data), spellings)
 	if line == "" {
 		return Process{}, false
 	}
@@ -228,6 +214,31 @@ func podProcess(pid int, spellings []string) (Process, bool) {
 	p.PIDNS, _ = os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
 	p.NSpid = readNSpid(pid)
 	return p, true
+}
+
+// podLine is the first line of a /proc/PID/cgroup file that names the pod
+// in one of its spellings, or "".
+func podLine(cgroupFile string, spellings []string) string {
+	for _, line := range strings.Split(cgroupFile, "\n") {
+		for _, s := range spellings {
+			if strings.Contains(strings.ToLower(line), s) {
+				return line
+			}
+		}
+	}
+	return ""
+}
+
+// containerOf is the ID, among ids, of the container whose cgroup line this
+// is, or "": cgroupfs names the cgroup after the ID, systemd's scope holds it
+// (cri-containerd-ID.scope, crio-ID.scope).
+func containerOf(line string, ids []string) string {
+	for _, id := range ids {
+		if strings.Contains(strings.ToLower(line), id) {
+			return id
+		}
+	}
+	return ""
 }
 
 // readNSpid reads the NSpid line of /proc/PID/status.
