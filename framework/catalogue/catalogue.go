@@ -41,6 +41,7 @@ var Entries = []Entry{
 	{"NET-03", "network", Required, "every container of the pod has the same interfaces and addresses, and they carry the pod's IPs"},
 	{"NET-04", "network", Required, "the containers of a pod share one port space: binding a port another container holds fails with EADDRINUSE"},
 	{"NET-05", "network", Required, "another pod does not share the network: its 127.0.0.1 does not reach the server, and its IP differs"},
+	{"NET-06", "network", Required, "port-forward enters the pod's network namespace: a server bound only to 127.0.0.1 in one container is reached through the API server's portforward subresource, payload both ways"},
 
 	{"IPC-01", "ipc", Required, "a SysV message queue created by one container is opened by key in another, and messages pass intact both ways"},
 	{"IPC-02", "ipc", Required, "a SysV shared-memory segment written by one container is read by another"},
@@ -71,6 +72,10 @@ var Entries = []Entry{
 	{"SBX-02", "sandbox", Required, "IPC objects (a SysV message queue, a /dev/shm file) outlive a restart of the container that created them, for it and for the others"},
 	{"SBX-03", "sandbox", Required, "init containers run in the pod's network, IPC and UTS namespaces: what they leave there is found by the app containers"},
 	{"SBX-04", "sandbox", Required, "a native sidecar (an init container with restartPolicy Always) shares the pod's network, IPC and UTS namespaces with the app containers"},
+	{"SBX-05", "sandbox", Required, "when the sandbox dies, the kubelet builds a new one and restarts every container in it: one new network namespace for all, status.podIP(s) updated, IPC objects gone, emptyDir contents kept, same pod UID"},
+	{"SBX-06", "sandbox", Required, "when every app container exits at once (restartPolicy Always), the sandbox holds: same IP and network namespace, IPC objects and emptyDir intact after the restarts"},
+	{"SBX-07", "sandbox", Optional, "a restart rule with action RestartAllContainers restarts every container in the same sandbox: same IP and network namespace, emptyDir kept"},
+	{"SBX-08", "sandbox", Required, "on deletion, each container's preStop runs before its PID 1 gets SIGTERM, every container stops within the grace period, native sidecars get SIGTERM only after every app container has exited"},
 
 	{"CG-01", "cgroup", Required, "resources are per container: one exceeding its memory limit is OOM-killed while another keeps running, unrestarted"},
 	{"CG-02", "cgroup", Required, "each container's own cgroup carries that container's CPU and memory limits"},

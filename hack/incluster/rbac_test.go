@@ -49,7 +49,7 @@ func TestRBACChecksCatchBreakage(t *testing.T) {
 		want      string
 		mustMatch string // the edit must find this in the shipped file
 	}{
-		{"wildcard verb", replace("  verbs: [create, get]", `  verbs: [create, get, "*"]`), `uses the wildcard "*"`, "  verbs: [create, get]"},
+		{"wildcard verb", replace("  verbs: [create, get, delete]", `  verbs: [create, get, delete, "*"]`), `uses the wildcard "*"`, "  verbs: [create, get, delete]"},
 		{"wildcard resource", replace("  resources: [events]", `  resources: ["*"]`), `uses the wildcard "*"`, "  resources: [events]"},
 		{"wildcard group", replace("- apiGroups: [node.k8s.io]", `- apiGroups: ["*"]`), `uses the wildcard "*"`, "- apiGroups: [node.k8s.io]"},
 		{"secrets", replace("  resources: [events]", "  resources: [events, secrets]"), "touches secrets", "  resources: [events]"},
@@ -58,7 +58,7 @@ func TestRBACChecksCatchBreakage(t *testing.T) {
 		{"bind", replace("  verbs: [patch]", "  verbs: [patch, bind]"), "grants bind", "  verbs: [patch]"},
 		{"impersonate", replace("  verbs: [patch]", "  verbs: [patch, impersonate]"), "grants impersonate", "  verbs: [patch]"},
 		{"non-resource URL", replace("  verbs: [list]\n", "  verbs: [list]\n- nonResourceURLs: [/metrics]\n  verbs: [get]\n"), "non-resource URLs", "  verbs: [list]\n"},
-		{"unknown field", replace("  resourceNames: [default]", "  resourceName: [default]"), `unknown field "rules[4].resourceName"`, "  resourceNames: [default]"},
+		{"unknown field", replace("  resourceNames: [default]", "  resourceName: [default]"), `unknown field "rules[5].resourceName"`, "  resourceNames: [default]"},
 		{"binding to another role", func(s string) string {
 			return s[:binding] + strings.Replace(s[binding:], "  name: podsem-runner\nsubjects:", "  name: cluster-admin\nsubjects:", 1)
 		}, `refers to ClusterRole "cluster-admin"`, "  name: podsem-runner\nsubjects:"},

@@ -22,7 +22,9 @@ import (
 	"github.com/podsem/podsem/images/podprobe/posixmq"
 	"github.com/podsem/podsem/images/podprobe/ps"
 	"github.com/podsem/podsem/images/podprobe/rawsocket"
+	"github.com/podsem/podsem/images/podprobe/report"
 	"github.com/podsem/podsem/images/podprobe/rootread"
+	"github.com/podsem/podsem/images/podprobe/sandbox"
 	"github.com/podsem/podsem/images/podprobe/sendsignal"
 	"github.com/podsem/podsem/images/podprobe/serve"
 	"github.com/podsem/podsem/images/podprobe/sleep"
@@ -56,6 +58,9 @@ var commands = cli.Register(
 	orphan.ChildCommand,
 	cgroup.Command,
 	alloc.Command,
+	report.Command,
+	sandbox.Command,
+	sandbox.HolderCommand,
 )
 
 func main() {

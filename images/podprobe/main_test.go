@@ -723,6 +723,41 @@ func TestSleepExitsOnSIGTERM(t *testing.T) {
 	}
 }
 
+// TestSleepExitsWhenTouched: a trigger file that predates the start does not
+// end sleep (a restarted container waits for the next trigger); a later write
+// ends it with --exit-code.
+func TestSleepExitsWhenTouched(t *testing.T) {
+	trigger := filepath.Join(t.TempDir(), "stop")
+	if err := os.WriteFile(trigger, []byte("earlier"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	cmd := podprobe("sleep", "--exit-when", trigger, "--exit-code", "42")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		t.Fatalf("sleep ended on a trigger older than its start: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := os.WriteFile(trigger, []byte("now"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 42 {
+			t.Fatalf("sleep after the trigger: %v, want exit status 42", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("sleep did not end within 2s of the trigger")
+	}
+}
+
 func TestFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "evidence.txt")
@@ -731,6 +766,11 @@ func TestFile(t *testing.T) {
 	mustFail(t, "ENOENT", "file", "write", filepath.Join(dir, "missing-dir", "x"), "y")
 	wantField(t, mustSucceed(t, "file", "write", path, "from init"), "written", "from init")
 	wantField(t, mustSucceed(t, "file", "read", path), "content", "from init")
+	runs := filepath.Join(dir, "runs")
+	for range 2 {
+		wantField(t, mustSucceed(t, "file", "append", runs, "ran"), "written", "ran")
+	}
+	wantField(t, mustSucceed(t, "file", "read", runs), "content", "ran\nran\n")
 	st := mustSucceed(t, "file", "stat", path)
 	wantField(t, st, "exists", true)
 	wantField(t, st, "size", len("from init"))

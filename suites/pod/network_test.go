@@ -2,7 +2,10 @@ package pod
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/onsi/ginkgo/v2"
@@ -12,6 +15,7 @@ import (
 	admissionapi "k8s.io/pod-security-admission/api"
 
 	"github.com/podsem/podsem/framework/pods"
+	"github.com/podsem/podsem/framework/portforward"
 	"github.com/podsem/podsem/framework/probe"
 	"github.com/podsem/podsem/framework/spec"
 )
@@ -22,6 +26,8 @@ const (
 	udpPort = "8081"
 	// freePort is bound by nobody in the fixtures.
 	freePort = "8090"
+	// net-forward's server port, bound to 127.0.0.1 in container a.
+	forwardPort = 8082
 )
 
 var _ = ginkgo.Describe("network", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
@@ -82,6 +88,31 @@ var _ = ginkgo.Describe("network", ginkgo.Ordered, ginkgo.ContinueOnFailure, fun
 		gomega.Expect(pods.IPs(other)).NotTo(gomega.BeEmpty(), "the other pod has an IP")
 		for _, ip := range pods.IPs(other) {
 			gomega.Expect(pods.IPs(pair)).NotTo(gomega.ContainElement(ip), "the other pod has its own IP")
+		}
+	})
+})
+
+var _ = ginkgo.Describe("network: port-forward", func() {
+	f := spec.Framework("net-forward", admissionapi.LevelBaseline)
+
+	spec.It("NET-06", func(ctx context.Context) {
+		pod := pods.Start(ctx, f, pods.Load("net-forward"))[0]
+		b := nsOf(ctx, f, pod, "b")
+		payload := spec.Token("net06")
+		d, err := portforward.Echo(ctx, f, pod, forwardPort, payload)
+		ginkgo.AddReportEntry("port-forward to "+pod.Name, fmt.Sprintf("%+v (err %v)", d, err), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+		e2eframework.ExpectNoError(err, "port-forward through the API server to %s:%d", pod.Name, forwardPort)
+		gomega.Expect(d.Echo).To(gomega.Equal(payload), "the payload comes back intact through the port-forward")
+		gomega.Expect(d.Server.NetNS).To(gomega.Equal(b.Namespace("net")), "the server answers from the pod's network namespace, container b's too")
+		gomega.Expect(d.Server.Hostname).To(gomega.Equal(pod.Name), "with the pod's hostname")
+		// Control, after the semantic so that it does not mask it: the server
+		// listens on 127.0.0.1 only. Even from inside the pod, its IP does not
+		// reach it; only the loopback of the pod's network namespace does.
+		for _, ip := range pods.IPs(pod) {
+			var d probe.Dial
+			r := probe.Run(ctx, f, pod, "b", "dial", "tcp", net.JoinHostPort(ip, strconv.Itoa(forwardPort)))
+			r.Decode(&d)
+			gomega.Expect(d.Result).To(gomega.Equal("refused"), "the server of container a is bound to 127.0.0.1 only: the pod IP %s does not reach it: %s", ip, r.Describe())
 		}
 	})
 })

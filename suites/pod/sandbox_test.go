@@ -3,6 +3,7 @@ package pod
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,11 @@ const (
 	// sbx-init's evidence, written by its init containers.
 	initNSFile    = "/evidence/init-ns.json"
 	initAddrsFile = "/evidence/init-addrs.json"
+	// sbx-exit-all's and sbx-restart-all's shared emptyDir and triggers.
+	exitAllShared     = "/shared"
+	exitAllTrigger    = exitAllShared + "/exit-all"
+	restartAllShared  = "/shared"
+	restartAllTrigger = restartAllShared + "/restart-all"
 )
 
 var _ = ginkgo.Describe("sandbox: network after a restart", func() {
@@ -168,6 +174,118 @@ var _ = ginkgo.Describe("sandbox: native sidecar", func() {
 		}
 	})
 })
+
+var _ = ginkgo.Describe("sandbox: every app container exits", func() {
+	f := spec.Framework("sbx-exit-all", admissionapi.LevelBaseline)
+
+	spec.It("SBX-06", func(ctx context.Context) {
+		pod := pods.Start(ctx, f, pods.Load("sbx-exit-all"))[0]
+		before := map[string]probe.NS{"a": nsOf(ctx, f, pod, "a"), "b": nsOf(ctx, f, pod, "b")}
+		gomega.Expect(before["b"].Namespace("net")).To(gomega.Equal(before["a"].Namespace("net")), "containers a and b share the pod's network namespace before they exit")
+		key := strconv.FormatInt(spec.IPCKey(), 10)
+		message, kept := spec.Token("sbx06-msg"), spec.Token("sbx06-file")
+		shm, shmPayload := "/dev/shm/"+spec.Token("sbx06"), spec.Token("sbx06-shm")
+		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "create", key)
+		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "send", key, message)
+		write(ctx, f, pod, "a", shm, shmPayload)
+		write(ctx, f, pod, "b", exitAllShared+"/kept", kept)
+
+		// One trigger ends both entrypoints; the kubelet restarts both.
+		triggered := map[string]string{"a": containerStatus(pod, "a").ContainerID, "b": containerStatus(pod, "b").ContainerID}
+		probe.RunEnding(ctx, f, pod, "a", "file", "write", exitAllTrigger, "go")
+		restarted := awaitRestarted(ctx, f, pod, triggered, "after the one trigger")
+		var ends []time.Time
+		for c, id := range triggered {
+			last := containerStatus(restarted, c).LastTerminationState.Terminated
+			gomega.Expect(last).NotTo(gomega.BeNil(), "container %s has ended once: %s", c, pods.States(restarted))
+			gomega.Expect(last.ContainerID).To(gomega.Equal(id), "what container %s last ended is the container that got the trigger", c)
+			gomega.Expect(last.ExitCode).To(gomega.BeZero(), "container %s exited by itself (exit 0) on the trigger: %+v", c, *last)
+			ends = append(ends, last.FinishedAt.Time)
+		}
+		ginkgo.AddReportEntry("both app containers ended", fmt.Sprintf("finished at %v; %s", ends, pods.States(restarted)), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+		// The times have a resolution of one second: ended together means within it.
+		gomega.Expect(ends[0].Sub(ends[1]).Abs()).To(gomega.BeNumerically("<=", time.Second), "both app containers ended at the same moment, so the pod had none running: %v", ends)
+
+		// The sandbox held while no app container ran.
+		gomega.Expect(pods.IPs(restarted)).To(gomega.Equal(pods.IPs(pod)), "the pod's IPs survive both restarts")
+		for c := range triggered {
+			after := nsOf(ctx, f, restarted, c)
+			gomega.Expect(after.Namespace("net")).To(gomega.Equal(before[c].Namespace("net")), "restarted container %s is in the pod's network namespace of before", c)
+			gomega.Expect(after.Namespace("ipc")).To(gomega.Equal(before[c].Namespace("ipc")), "and its IPC namespace")
+			var addrs probe.Addrs
+			probe.Into(ctx, f, restarted, c, &addrs, "addrs")
+			for _, ip := range pods.IPs(restarted) {
+				gomega.Expect(addressesOf(addrs)).To(gomega.ContainElement(ip), "pod IP %s is an address of restarted container %s", ip, c)
+			}
+			gomega.Expect(read(ctx, f, restarted, c, shm)).To(gomega.Equal(shmPayload), "restarted container %s reads %s, written before the exits", c, shm)
+			gomega.Expect(read(ctx, f, restarted, c, exitAllShared+"/kept")).To(gomega.Equal(kept), "restarted container %s reads the emptyDir file written before the exits", c)
+		}
+		// Behaviour: the SysV message queued before every app container exited
+		// is still in the pod's IPC namespace.
+		var got probe.IPC
+		r := probe.Run(ctx, f, restarted, "b", "sysv-msg", "recv", key)
+		r.Decode(&got)
+		gomega.Expect(got.Received).To(gomega.Equal(message), "restarted container b receives the message queued (key %s) before both exited: %s", key, r.Describe())
+	})
+})
+
+var _ = ginkgo.Describe("sandbox: restart-all rule", func() {
+	f := spec.Framework("sbx-restart-all", admissionapi.LevelBaseline)
+
+	spec.It("SBX-07", func(ctx context.Context) {
+		pod, skip := pods.StartOptional(ctx, f, pods.Load("sbx-restart-all"))
+		if skip != "" {
+			spec.NotOffered(skip)
+		}
+		// An API server without container restart rules drops the field: the pod
+		// runs, but a's exit would only end a.
+		if a := pod.Spec.Containers[0]; len(a.RestartPolicyRules) == 0 {
+			spec.NotOffered("the API server dropped restartPolicyRules (ContainerRestartRules or RestartAllContainersOnContainerExits not enabled)")
+		}
+		before := map[string]probe.NS{"a": nsOf(ctx, f, pod, "a"), "b": nsOf(ctx, f, pod, "b")}
+		kept := spec.Token("sbx07-file")
+		write(ctx, f, pod, "b", restartAllShared+"/kept", kept)
+		gomega.Expect(read(ctx, f, pod, "b", restartAllShared+"/init-runs")).To(gomega.Equal("ran\n"), "the init container ran once before the rule fires")
+
+		// a exits 42; its rule restarts every container, init container first.
+		triggered := map[string]string{"a": containerStatus(pod, "a").ContainerID, "b": containerStatus(pod, "b").ContainerID}
+		probe.RunEnding(ctx, f, pod, "a", "file", "write", restartAllTrigger, "go")
+		restarted := awaitRestarted(ctx, f, pod, triggered, "by a's RestartAllContainers rule")
+
+		gomega.Expect(read(ctx, f, restarted, "b", restartAllShared+"/init-runs")).To(gomega.Equal("ran\nran\n"), "the init container ran again before the app containers")
+		gomega.Expect(read(ctx, f, restarted, "a", restartAllShared+"/kept")).To(gomega.Equal(kept), "the emptyDir file written before the restart is kept")
+		gomega.Expect(pods.IPs(restarted)).To(gomega.Equal(pods.IPs(pod)), "the pod's IPs survive the restart of every container")
+		gomega.Expect(restarted.UID).To(gomega.Equal(pod.UID), "it is the same pod")
+		for c := range triggered {
+			after := nsOf(ctx, f, restarted, c)
+			gomega.Expect(after.Namespace("net")).To(gomega.Equal(before[c].Namespace("net")), "restarted container %s is in the network namespace of before: the same sandbox", c)
+			var addrs probe.Addrs
+			probe.Into(ctx, f, restarted, c, &addrs, "addrs")
+			for _, ip := range pods.IPs(restarted) {
+				gomega.Expect(addressesOf(addrs)).To(gomega.ContainElement(ip), "pod IP %s is an address of restarted container %s", ip, c)
+			}
+		}
+	})
+})
+
+// awaitRestarted waits, bounded, until every container in triggered (name to
+// the container ID that got the trigger) runs again as a new container and
+// the pod is Ready.
+func awaitRestarted(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, triggered map[string]string, why string) *v1.Pod {
+	ginkgo.GinkgoHelper()
+	restarted, err := pods.WaitFor(ctx, f, pod.Name, restartTimeout, "every app container restarted "+why+" and Ready", func(p *v1.Pod) (bool, error) {
+		for c, id := range triggered {
+			s := containerStatus(p, c)
+			if s == nil || s.ContainerID == id || s.State.Running == nil || !s.Ready {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	e2eframework.ExpectNoError(err)
+	ginkgo.AddReportEntry("restarted "+why, pods.States(restarted), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	return restarted
+}
 
 // restart makes container of pod exit (its podprobe entrypoint ends on SIGTERM)
 // and waits, bounded, until the kubelet has restarted it and it is Ready again.

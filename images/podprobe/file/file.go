@@ -15,6 +15,7 @@ var Command = &cli.Command{
 	Name: "file",
 	Modes: []*cli.Command{
 		{Name: "write", Args: []string{"PATH", "CONTENT"}, Summary: "create or truncate PATH (mode 0644; a missing directory is an error) → {\"path\",\"written\"}", Run: write},
+		{Name: "append", Args: []string{"PATH", "LINE"}, Summary: "append LINE and a newline to PATH, creating it (mode 0644): a record of every run → {\"path\",\"written\"}", Run: appendLine},
 		{Name: "read", Args: []string{"PATH"}, Summary: "read PATH (ENOENT if absent) → {\"path\",\"content\"}", Run: read},
 		{Name: "stat", Args: []string{"PATH"}, Summary: "stat PATH → {\"path\",\"exists\",\"size\",\"mode\",\"inode\",\"dev\",\"uid\",\"gid\"}; a missing file is {\"exists\":false}, exit 0", Run: stat},
 	},
@@ -51,6 +52,25 @@ func write(inv *cli.Invocation) (any, error) {
 		}{path}, err
 	}
 	return writeResult{Path: path, Written: content}, nil
+}
+
+func appendLine(inv *cli.Invocation) (any, error) {
+	path, line := inv.Args[0], inv.Args[1]
+	failed := struct {
+		Path string `json:"path"`
+	}{path}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return failed, err
+	}
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		f.Close()
+		return failed, err
+	}
+	if err := f.Close(); err != nil {
+		return failed, err
+	}
+	return writeResult{Path: path, Written: line}, nil
 }
 
 func read(inv *cli.Invocation) (any, error) {
