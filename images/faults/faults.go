@@ -38,6 +38,20 @@ type Fault struct {
 	// ApplyExec edits the process of a runc exec (its --process file), given the
 	// container's spec as Apply left it; nil leaves exec'd processes alone.
 	ApplyExec func(process *specs.Process, container *specs.Spec) error
+	// DropKill says whether the wrapper swallows a `runc kill` of signal (as
+	// runc got it: "15", "TERM", "SIGTERM") for the container of that spec,
+	// answering success without passing it on; nil passes every kill on.
+	DropKill func(container *specs.Spec, signal string) bool
+}
+
+// IsSIGTERM says whether a `runc kill` signal argument names SIGTERM, in any
+// of the forms runc takes (runc's own default is SIGTERM too).
+func IsSIGTERM(signal string) bool {
+	switch strings.ToUpper(signal) {
+	case "", "15", "TERM", "SIGTERM":
+		return true
+	}
+	return false
 }
 
 // Handler is the containerd runtime handler and RuntimeClass name.
@@ -55,6 +69,11 @@ var All = []Fault{
 		Breaks:   "app containers get a network namespace of their own (loopback up, no pod interface) instead of joining the sandbox's",
 		MustFail: []string{"NET-01", "NET-02", "NET-03", "NET-04"},
 		MayFail: map[string]string{
+			"NET-06":  "port-forward enters the sandbox's network namespace, and container a's server listens in one of its own",
+			"SBX-05":  "the containers are in no one network namespace, before or after the sandbox is rebuilt",
+			"SBX-06":  "each container start gets a new network namespace of its own, not the sandbox's",
+			"SBX-07":  "each container start gets a new network namespace of its own, not the sandbox's",
+			"SBX-08":  "the dying pod's containers have no pod network to report to the observer from",
 			"NET-05":  "its positive control, the same dial from inside the pod, fails too",
 			"HOST-01": "the ordinary pod that dials the node's IP has no network of its own to dial from",
 			"SBX-01":  "each container start gets a new network namespace, so it does not survive a restart",
@@ -75,6 +94,8 @@ var All = []Fault{
 		Breaks:   "app containers get an IPC namespace of their own, with a private /dev/shm",
 		MustFail: []string{"IPC-01", "IPC-02", "IPC-03", "IPC-04"},
 		MayFail: map[string]string{
+			"SBX-05": "its control fails: container b cannot open the queue container a created",
+			"SBX-06": "the SysV message lived in the exited container's private IPC namespace",
 			"IPC-05": "its positive control, reading the objects from the pod's other container, fails too",
 			"SBX-02": "IPC objects live in the restarted container's private namespace and die with it",
 			"SBX-03": "init containers get their own IPC namespace",
@@ -94,6 +115,7 @@ var All = []Fault{
 		Breaks:   "app containers get a UTS namespace of their own, with a hostname that is not the pod's",
 		MustFail: []string{"UTS-01", "UTS-02", "UTS-03", "UTS-05"},
 		MayFail: map[string]string{
+			"NET-06": "the server behind the port-forward reports the fault's hostname, not the pod's",
 			"UTS-04": "the other pod's container gets the fault's hostname too, not its pod's name",
 			"SBX-03": "init containers get their own UTS namespace and hostname",
 			"SBX-04": "a native sidecar gets its own UTS namespace and hostname",
@@ -123,6 +145,9 @@ var All = []Fault{
 		Breaks:   "each container gets a private copy of every emptyDir instead of the shared directory",
 		MustFail: []string{"FS-02", "FS-03", "FS-04"},
 		MayFail: map[string]string{
+			"SBX-05":  "each container writes its own copy of the emptyDir",
+			"SBX-06":  "the trigger written in a's copy of the emptyDir never reaches b, and b's file never reaches a",
+			"SBX-07":  "the init container's record and b's file are in copies of their own",
 			"PID-03":  "the signal record is written to an emptyDir the other container no longer shares",
 			"SBX-03":  "init containers leave their evidence in an emptyDir the app container gets a copy of, taken before",
 			"SBX-04":  "the sidecar's evidence travels through an emptyDir",
@@ -179,6 +204,7 @@ var All = []Fault{
 		Breaks:   "init containers run in a network namespace of their own, outside the pod's",
 		MustFail: []string{"SBX-03"},
 		MayFail: map[string]string{
+			"SBX-08": "the native sidecar, an init container, has no pod network to report from",
 			"SBX-04": "a native sidecar is an init container",
 		},
 		Apply: func(c *Container) error {
@@ -211,6 +237,11 @@ var All = []Fault{
 		Breaks:   "app containers fall back to the node's network namespace instead of joining the pod's",
 		MustFail: []string{"NET-03", "NET-05"},
 		MayFail: map[string]string{
+			"NET-06":  "container a's server listens in the node's network namespace, not the sandbox's that port-forward enters",
+			"SBX-05":  "the containers are in the node's network namespace, not the sandbox's",
+			"SBX-06":  "the containers are in the node's network namespace, which carries no pod IP",
+			"SBX-07":  "the containers are in the node's network namespace, which carries no pod IP",
+			"SBX-08":  "the observer's server is in the node's network namespace, not at its pod IP",
 			"NET-04":  "every pod's containers share the node's port space, so parallel pods collide",
 			"SBX-01":  "the container's addresses after a restart are the node's, not the pod IP",
 			"SBX-03":  "init containers run in the node's network namespace",
@@ -231,6 +262,7 @@ var All = []Fault{
 		Breaks:   "app containers fall back to the node's IPC namespace instead of joining the pod's",
 		MustFail: []string{"IPC-05"},
 		MayFail: map[string]string{
+			"SBX-05":  "the queue lives in the node's IPC namespace and survives the sandbox",
 			"HOST-02": "an ordinary pod shares the node's IPC namespace too, so the negative control fails",
 			"USER-01": "a hostUsers: false pod's containers, put in the node's IPC namespace, may not mount /dev/mqueue from the pod's user namespace: the pod never starts",
 			"SBX-03":  "init containers run in the node's IPC namespace",
@@ -249,6 +281,7 @@ var All = []Fault{
 		Breaks:   "every pod sandbox gets the same fixed hostname instead of the pod's",
 		MustFail: []string{"UTS-01", "UTS-02", "UTS-03", "UTS-04"},
 		MayFail: map[string]string{
+			"NET-06": "the server behind the port-forward reports the fixed hostname, not the pod's",
 			"UTS-05": "the spec first checks that the hostname starts as the pod's name",
 			"SBX-03": "init containers see the fixed hostname, compared with the pod's",
 			"SBX-04": "the sidecar's hostname is compared with the pod's",
@@ -304,6 +337,16 @@ var All = []Fault{
 			}
 			c.NewNamespace("pid")
 			return nil
+		},
+	},
+	{
+		Name:     "term-dropped",
+		Breaks:   "the runtime never delivers SIGTERM to an app container when the kubelet stops it: only the final SIGKILL, after the grace period",
+		MustFail: []string{"SBX-08"},
+		Apply:    func(*Container) error { return nil },
+		DropKill: func(container *specs.Spec, signal string) bool {
+			c := Container{Spec: container}
+			return !c.IsSandbox() && IsSIGTERM(signal)
 		},
 	},
 	{

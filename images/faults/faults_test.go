@@ -505,3 +505,24 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+func TestTermDroppedSwallowsOnlyAnAppContainersSIGTERM(t *testing.T) {
+	f, err := Lookup("term-dropped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, sandbox := load(t, "t-runc-container").Spec, load(t, "t-runc-sandbox").Spec
+	for _, tc := range []struct {
+		spec   *specs.Spec
+		signal string
+		drop   bool
+	}{
+		{app, "15", true}, {app, "SIGTERM", true}, {app, "TERM", true}, {app, "", true},
+		{app, "9", false}, {app, "KILL", false}, {app, "SIGKILL", false},
+		{sandbox, "15", false}, {sandbox, "9", false},
+	} {
+		if got := f.DropKill(tc.spec, tc.signal); got != tc.drop {
+			t.Errorf("DropKill(%s container, %q) = %t, want %t", (&Container{Spec: tc.spec}).annotation(annotationType), tc.signal, got, tc.drop)
+		}
+	}
+}

@@ -54,6 +54,13 @@ func main() {
 		err = apply(fault, call.bundle)
 	case call.cmd == "exec" && fault.ApplyExec != nil && call.process != "":
 		err = applyExec(fault, call)
+	case call.cmd == "kill" && fault.DropKill != nil:
+		id, signal := killArgs(os.Args[1:])
+		var container specs.Spec
+		if err = containerSpec(call.global, id, &container); err == nil && fault.DropKill(&container, signal) {
+			logf("%s: dropped kill %s of container %s", fault.Handler(), signal, id)
+			return
+		}
 	}
 	if err != nil {
 		logf("%s: %s %s: %v", fault.Handler(), call.cmd, call.bundle, err)
@@ -145,21 +152,56 @@ func apply(fault faults.Fault, bundle string) error {
 	return err
 }
 
-// applyExec edits an exec's process file, given the container's spec as create
-// left it, found through runc state.
-func applyExec(fault faults.Fault, call runcCall) error {
-	out, err := exec.Command(realRunc, append(append([]string{}, call.global...), "state", call.container)...).Output()
+// killArgs finds the container ID and the signal of `runc [global] kill
+// [--all] ID [SIGNAL]`; the signal is "" when runc's default (SIGTERM) applies.
+func killArgs(args []string) (id, signal string) {
+	var positional []string
+	seenCmd := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case !seenCmd && strings.HasPrefix(a, "-"):
+			if takesValue(a) {
+				i++
+			}
+		case !seenCmd:
+			seenCmd = true
+		case strings.HasPrefix(a, "-"):
+		default:
+			positional = append(positional, a)
+		}
+	}
+	if len(positional) > 0 {
+		id = positional[0]
+	}
+	if len(positional) > 1 {
+		signal = positional[1]
+	}
+	return id, signal
+}
+
+// containerSpec reads the spec container id was created with, found through
+// runc state.
+func containerSpec(global []string, id string, container *specs.Spec) error {
+	out, err := exec.Command(realRunc, append(append([]string{}, global...), "state", id)...).Output()
 	if err != nil {
-		return fmt.Errorf("runc state %s: %w", call.container, err)
+		return fmt.Errorf("runc state %s: %w", id, err)
 	}
 	var state struct {
 		Bundle string `json:"bundle"`
 	}
 	if err := json.Unmarshal(out, &state); err != nil || state.Bundle == "" {
-		return fmt.Errorf("runc state %s: no bundle in %q (%v)", call.container, out, err)
+		return fmt.Errorf("runc state %s: no bundle in %q (%v)", id, out, err)
 	}
+	_, err = readJSON(filepath.Join(state.Bundle, "config.json"), container)
+	return err
+}
+
+// applyExec edits an exec's process file, given the container's spec as create
+// left it, found through runc state.
+func applyExec(fault faults.Fault, call runcCall) error {
 	var container specs.Spec
-	if _, err := readJSON(filepath.Join(state.Bundle, "config.json"), &container); err != nil {
+	if err := containerSpec(call.global, call.container, &container); err != nil {
 		return err
 	}
 	var process specs.Process

@@ -20,3 +20,20 @@ func TestParse(t *testing.T) {
 		t.Errorf("run: %+v", got)
 	}
 }
+
+// go-runc's kill: `runc [global] kill [--all] ID SIGNAL`, the signal as a number.
+func TestKillArgs(t *testing.T) {
+	root := []string{"--root", "/run/containerd/runc/k8s.io", "--log", "/run/x/log.json", "--log-format", "json"}
+	for _, tc := range []struct {
+		args       []string
+		id, signal string
+	}{
+		{append(slices.Clone(root), "kill", "id1", "15"), "id1", "15"},
+		{append(slices.Clone(root), "kill", "--all", "id1", "9"), "id1", "9"},
+		{[]string{"kill", "id1"}, "id1", ""},
+	} {
+		if id, signal := killArgs(tc.args); id != tc.id || signal != tc.signal {
+			t.Errorf("killArgs(%v) = %q, %q; want %q, %q", tc.args, id, signal, tc.id, tc.signal)
+		}
+	}
+}
