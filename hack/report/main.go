@@ -230,8 +230,7 @@ func renderCmd(args []string, stderr io.Writer) int {
 	j.register(fs)
 	out := fs.String("out", "", "directory for report.md and report.html")
 	var m report.Meta
-	fs.StringVar(&m.Kubernetes, "kubernetes-version", "", "the Kubernetes version go.mod pins, shown when no run's preflight names the cluster's")
-	fs.StringVar(&m.Kind, "kind-version", "", "the kind version, when the cluster is the kind one")
+	registerMeta(fs, &m)
 	if !parse(fs, args, stderr) {
 		return 2
 	}
@@ -260,8 +259,7 @@ func stabilityCmd(args []string, stdout, stderr io.Writer) int {
 	j.register(fs)
 	out := fs.String("out", "", "directory for stability.json, report.md and report.html")
 	var m report.Meta
-	fs.StringVar(&m.Kubernetes, "kubernetes-version", "", "the Kubernetes version go.mod pins, shown when no run's preflight names the cluster's")
-	fs.StringVar(&m.Kind, "kind-version", "", "the kind version, when the cluster is the kind one")
+	registerMeta(fs, &m)
 	if !parse(fs, args, stderr) {
 		return 2
 	}
@@ -309,4 +307,10 @@ func failedCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, id)
 	}
 	return 0
+}
+
+// registerMeta adds the flags for what the reports cannot say themselves.
+func registerMeta(fs *flag.FlagSet, m *report.Meta) {
+	fs.StringVar(&m.Kubernetes, "kubernetes-version", "", "the Kubernetes version go.mod pins, shown when no run's preflight names the cluster's")
+	fs.StringVar(&m.Kind, "kind-version", "", "the kind version, when the cluster is the kind one")
 }
