@@ -13,7 +13,6 @@ package report
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podsem/podsem/images/podprobe/internal/accept"
 	"github.com/podsem/podsem/images/podprobe/internal/cli"
 	"github.com/podsem/podsem/images/podprobe/internal/lifecycle"
 	"github.com/podsem/podsem/images/podprobe/sendsignal"
@@ -94,7 +94,7 @@ func collect(inv *cli.Invocation) (any, error) {
 		return started{Record: path}, err
 	}
 	c := &collector{file: file}
-	go c.serve(ln)
+	go accept.Loop(ln, "podprobe report collect", c.handle)
 	if err := inv.Emit(started{Listening: ln.Addr().String(), Record: path}, nil); err != nil {
 		return nil, err
 	}
@@ -109,21 +109,6 @@ type collector struct {
 	mu   sync.Mutex
 	seq  int
 	file *os.File
-}
-
-func (c *collector) serve(ln net.Listener) {
-	for {
-		conn, err := ln.Accept()
-		if errors.Is(err, net.ErrClosed) {
-			return
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "podprobe report collect: accept: %v\n", err)
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		go c.handle(conn)
-	}
 }
 
 func (c *collector) handle(conn net.Conn) {

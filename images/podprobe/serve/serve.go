@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podsem/podsem/images/podprobe/internal/accept"
 	"github.com/podsem/podsem/images/podprobe/internal/cli"
 	"github.com/podsem/podsem/images/podprobe/internal/lifecycle"
 	"github.com/podsem/podsem/images/podprobe/ns"
@@ -106,26 +107,15 @@ func (id identity) reply(payload string) []byte {
 }
 
 func serveTCP(ln net.Listener, id identity) {
-	for {
-		conn, err := ln.Accept()
-		if errors.Is(err, net.ErrClosed) {
+	accept.Loop(ln, "podprobe serve", func(conn net.Conn) {
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		line, err := bufio.NewReaderSize(io.LimitReader(conn, maxRequest), 4096).ReadString('\n')
+		if err != nil && (err != io.EOF || line == "") {
 			return
 		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "podprobe serve: accept: %v\n", err)
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		go func() {
-			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(10 * time.Second))
-			line, err := bufio.NewReaderSize(io.LimitReader(conn, maxRequest), 4096).ReadString('\n')
-			if err != nil && (err != io.EOF || line == "") {
-				return
-			}
-			conn.Write(id.reply(strings.TrimSuffix(line, "\n")))
-		}()
-	}
+		conn.Write(id.reply(strings.TrimSuffix(line, "\n")))
+	})
 }
 
 func serveUDP(conn net.PacketConn, id identity) {
