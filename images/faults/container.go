@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +21,7 @@ const (
 	annotationType         = "io.kubernetes.cri.container-type"
 	annotationName         = "io.kubernetes.cri.container-name"
 	annotationSandboxID    = "io.kubernetes.cri.sandbox-id"
+	annotationSandboxUID   = "io.kubernetes.cri.sandbox-uid"
 	annotationPodName      = "io.kubernetes.cri.sandbox-name"
 	annotationPodNamespace = "io.kubernetes.cri.sandbox-namespace"
 	typeSandbox            = "sandbox"
@@ -266,6 +268,38 @@ func (c *Container) ShareRootfsWithinPod() error {
 		}
 	}
 	return os.WriteFile(record, []byte(own), 0o600)
+}
+
+// InRebuiltSandbox reports whether an app container belongs to a sandbox that
+// is not its pod's first one: the kubelet built a new sandbox after losing the
+// first. Called for the sandbox, it records the pod's first sandbox by pod UID
+// (the kubelet creates a pod's sandboxes one at a time) and reports false.
+func (c *Container) InRebuiltSandbox() (bool, error) {
+	uid, sandbox := c.annotation(annotationSandboxUID), c.annotation(annotationSandboxID)
+	if uid == "" || sandbox == "" {
+		return false, nil
+	}
+	record := filepath.Join(StateDir, "first-sandbox", uid)
+	if c.IsSandbox() {
+		if err := os.MkdirAll(filepath.Dir(record), 0o700); err != nil {
+			return false, err
+		}
+		f, err := os.OpenFile(record, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		defer f.Close()
+		_, err = f.WriteString(sandbox)
+		return false, err
+	}
+	first, err := os.ReadFile(record)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil && string(first) != sandbox, err
 }
 
 // CopyEmptyDirs gives the container a private copy of each emptyDir volume.

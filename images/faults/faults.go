@@ -350,6 +350,20 @@ var All = []Fault{
 		},
 	},
 	{
+		Name:     "sandbox-rebuilt-split",
+		Breaks:   "when the kubelet rebuilds a pod's lost sandbox, the restarted app containers each get a network namespace of their own instead of joining the new sandbox's",
+		MustFail: []string{"SBX-05"},
+		Apply: func(c *Container) error {
+			rebuilt, err := c.InRebuiltSandbox()
+			if err != nil || !rebuilt || !c.JoinsNamespace("network") {
+				return err
+			}
+			c.NewNamespace("network")
+			c.LoopbackUp()
+			return nil
+		},
+	},
+	{
 		Name:     "uts-split-named",
 		Breaks:   "app and init containers get a UTS namespace of their own, named like the pod: equal hostnames, but no namespace shared",
 		MustFail: []string{"UTS-01", "UTS-05", "SBX-03", "SBX-04"},

@@ -53,6 +53,7 @@ func nsPath(c *Container, typ specs.LinuxNamespaceType) (string, bool) {
 var sandboxFaults = map[string]bool{"pid-no-reap": true, "hostname-fixed": true}
 
 func TestOnlySandboxFaultsTouchAPlainSandbox(t *testing.T) {
+	StateDir = t.TempDir()
 	for _, f := range All {
 		before := load(t, "t-runc-sandbox")
 		after := load(t, "t-runc-sandbox")
@@ -524,5 +525,40 @@ func TestTermDroppedSwallowsOnlyAnAppContainersSIGTERM(t *testing.T) {
 		if got := f.DropKill(tc.spec, tc.signal); got != tc.drop {
 			t.Errorf("DropKill(%s container, %q) = %t, want %t", (&Container{Spec: tc.spec}).annotation(annotationType), tc.signal, got, tc.drop)
 		}
+	}
+}
+
+func TestSandboxRebuiltSplitOnlyTouchesARebuiltSandbox(t *testing.T) {
+	StateDir = t.TempDir()
+	first := load(t, "t-runc-sandbox")
+	apply(t, "sandbox-rebuilt-split", first)
+	c := load(t, "t-runc-container")
+	apply(t, "sandbox-rebuilt-split", c)
+	if p, _ := nsPath(c, specs.NetworkNamespace); p == "" {
+		t.Fatalf("a container of the pod's first sandbox got a network namespace of its own")
+	}
+
+	// The kubelet's second sandbox for the same pod UID: its containers are split.
+	second := load(t, "t-runc-sandbox")
+	second.Spec.Annotations[annotationSandboxID] = "rebuilt"
+	before, _ := json.Marshal(second.Spec)
+	apply(t, "sandbox-rebuilt-split", second)
+	if after, _ := json.Marshal(second.Spec); string(after) != string(before) {
+		t.Errorf("the rebuilt sandbox itself was changed")
+	}
+	c = load(t, "t-runc-container")
+	c.Spec.Annotations[annotationSandboxID] = "rebuilt"
+	apply(t, "sandbox-rebuilt-split", c)
+	if p, ok := nsPath(c, specs.NetworkNamespace); !ok || p != "" {
+		t.Errorf("a container of the rebuilt sandbox joins %q, want a network namespace of its own", p)
+	}
+
+	// Another pod's first sandbox is not a rebuild.
+	other := load(t, "t-runc-container")
+	other.Spec.Annotations[annotationSandboxUID] = "another-pod"
+	other.Spec.Annotations[annotationSandboxID] = "rebuilt"
+	apply(t, "sandbox-rebuilt-split", other)
+	if p, _ := nsPath(other, specs.NetworkNamespace); p == "" {
+		t.Errorf("a container of a pod with no recorded sandbox was split")
 	}
 }
