@@ -32,8 +32,10 @@ const (
 	// the signalling container's own processes too (see PID-01).
 	pidRetries = 3
 	// usersRecord is the file pid-users' container a writes at start in its own
-	// root filesystem, and the argument that tells its process apart.
+	// root filesystem; usersArg, on a's command line, tells its process apart
+	// (a's readiness probe names the file too, not the flag).
 	usersRecord = "/tmp/a-ns.json"
+	usersArg    = "--ns-out " + usersRecord
 	// usersMarker is in pid-users' container a's environment.
 	usersMarker = "PODSEM_PID07_MARKER=pid07-marker-of-a"
 )
@@ -180,7 +182,7 @@ var _ = ginkgo.Describe("pid: users", func() {
 			e2eframework.Failf("%s in container a: %v: %q", usersRecord, err, own.Content)
 		}
 		for _, c := range []string{"b", "c"} {
-			gomega.Expect(processIDs(ps(ctx, f, pod, c).Matching(usersRecord))).To(gomega.Equal([]int{self.PID}),
+			gomega.Expect(processIDs(ps(ctx, f, pod, c).Matching(usersArg))).To(gomega.Equal([]int{self.PID}),
 				"container %s sees container a's entrypoint, under the PID a has for itself", c)
 		}
 		pid := strconv.Itoa(self.PID)
