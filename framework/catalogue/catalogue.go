@@ -42,12 +42,14 @@ var Entries = []Entry{
 	{"NET-04", "network", Required, "the containers of a pod share one port space: binding a port another container holds fails with EADDRINUSE"},
 	{"NET-05", "network", Required, "another pod does not share the network: its 127.0.0.1 does not reach the server, and its IP differs"},
 	{"NET-06", "network", Required, "port-forward enters the pod's network namespace: a server bound only to 127.0.0.1 in one container is reached through the API server's portforward subresource, payload both ways"},
+	{"NET-07", "network", Required, "a pod sysctl of the network namespace (net.ipv4.ip_local_port_range) holds in every container: their ephemeral ports come from it; another pod keeps its own"},
 
 	{"IPC-01", "ipc", Required, "a SysV message queue created by one container is opened by key in another, and messages pass intact both ways"},
 	{"IPC-02", "ipc", Required, "a SysV shared-memory segment written by one container is read by another"},
 	{"IPC-03", "ipc", Required, "a POSIX message queue created by one container is used by another"},
 	{"IPC-04", "ipc", Required, "a file one container writes in /dev/shm is read by another, on the same tmpfs"},
 	{"IPC-05", "ipc", Required, "another pod sees none of the pod's SysV queues, shared-memory segments, POSIX queues or /dev/shm files"},
+	{"IPC-06", "ipc", Required, "a pod sysctl of the IPC namespace (kernel.shm_rmid_forced=1) holds in every container, with its effect seen across them; another pod keeps the default"},
 
 	{"UTS-01", "uts", Required, "every container reports the same hostname, the pod's name, and the same domainname"},
 	{"UTS-02", "uts", Required, "spec.hostname and spec.subdomain give the same hostname and FQDN in every container"},
@@ -67,6 +69,7 @@ var Entries = []Entry{
 	{"PID-04", "pid", Optional, "with shareProcessNamespace, a container reads another container's root filesystem through /proc/PID/root"},
 	{"PID-05", "pid", Optional, "with shareProcessNamespace, an orphaned process is re-parented to PID 1, the sandbox, which reaps it: no zombie is left"},
 	{"PID-06", "pid", Optional, "an ephemeral container with targetContainerName sees that container's processes, not the others', and its root filesystem through /proc/PID/root"},
+	{"PID-07", "pid", Optional, "with shareProcessNamespace, a container of another non-root UID sees the other's process but cannot read its /proc/PID/environ or /proc/PID/root (EACCES); one of the same UID can"},
 
 	{"SBX-01", "sandbox", Required, "the pod's IP and network namespace survive a restart of an app container: the restarted container serves on the same addresses"},
 	{"SBX-02", "sandbox", Required, "IPC objects (a SysV message queue, a /dev/shm file) outlive a restart of the container that created them, for it and for the others"},

@@ -57,6 +57,7 @@ type Dial struct {
 	Addr   string `json:"addr"`
 	Result string `json:"result"`
 	Sent   string `json:"sent"`
+	Local  string `json:"local"`
 	Echo   string `json:"echo"`
 	Server struct {
 		Hostname string `json:"hostname"`
@@ -99,7 +100,9 @@ type IPC struct {
 	Received string `json:"received"`
 	Written  string `json:"written"`
 	Read     string `json:"read"`
-	Errno    string `json:"errno"`
+	// HolderPID is the process that keeps a segment attached (sysv-shm write --hold).
+	HolderPID int    `json:"holder_pid"`
+	Errno     string `json:"errno"`
 }
 
 // File is the output of `podprobe file read|write|stat`.
@@ -210,6 +213,7 @@ type Signal struct {
 	PID       int    `json:"pid"`
 	Signal    string `json:"signal"`
 	Delivered bool   `json:"delivered"`
+	Exited    bool   `json:"exited"`
 }
 
 // SignalRecord is the --record file of `podprobe wait-signal`, and the output
@@ -225,6 +229,12 @@ type RootRead struct {
 	PID     int     `json:"pid"`
 	Path    string  `json:"path"`
 	Content *string `json:"content"`
+}
+
+// Environ is `podprobe environ`.
+type Environ struct {
+	PID     int      `json:"pid"`
+	Environ []string `json:"environ"`
 }
 
 // Orphan is `podprobe orphan`.

@@ -154,6 +154,8 @@ func TestGvisorCoversWhatWasMeasured(t *testing.T) {
 		{"HOST-02", `another hostIPC pod opens the queue by key 130015885 and sends: podprobe sysv-msg send 130015885 host02-peer in container a: exit 1, {"key":130015885,"error":"no such file or directory","errno":"ENOENT"}`, "pod/host_test.go:100"},
 		{"HOST-03", "container a sees the entrypoint of another pod on its node, in that pod's PID namespace: only the node's PID namespace holds both", "pod/host_test.go:150"},
 		{"USER-01", `pod podsem-userns-7919/userns not Ready within 1m0s: phase Pending; a waiting: ContainerCreating; events: FailedCreatePodSandBox: Failed to create pod sandbox: rpc error: code = Unknown desc = failed to start sandbox "009c": failed to create containerd task: failed to create shim task: OCI runtime create failed: creating container: cannot create gofer process: gofer: error setting namespace of type user and path "/run/containerd/pinned-namespaces/user": invalid argument`, "pod/userns_test.go:22"},
+		{"NET-07", "container a reads the pod's net.ipv4.ip_local_port_range, chosen for this run\nExpected\n    <string>: 16000 65535\nto equal\n    <string>: 48602 48703", "pod/sysctl_test.go:50"},
+		{"IPC-06", `podprobe file read /proc/sys/kernel/shm_rmid_forced in container a: exit 1, {"path":"/proc/sys/kernel/shm_rmid_forced","error":"open /proc/sys/kernel/shm_rmid_forced: no such file or directory","errno":"ENOENT"}`, "pod/sysctl_test.go:64"},
 	} {
 		d, ok := p.Lookup(tc.id)
 		if !ok {
@@ -166,6 +168,10 @@ func TestGvisorCoversWhatWasMeasured(t *testing.T) {
 		if d.Covers(notReady, tc.location) {
 			t.Errorf("%s: match %q covers a pod that never started, which is no divergence", tc.id, d.Match)
 		}
+	}
+	// A range the pod did set, only wrong, is no missing sysctl support.
+	if d, _ := p.Lookup("NET-07"); d.Covers("container b reads the pod's net.ipv4.ip_local_port_range, chosen for this run\nExpected\n    <string>: 32768 60999\nto equal\n    <string>: 48602 48703", "") {
+		t.Error("NET-07 covers a range other than gVisor's default")
 	}
 	// Another filesystem than 9p behind /dev/shm is not the wrapper's shape.
 	if d, _ := p.Lookup("IPC-04"); d.Covers("/dev/shm in container a is POSIX shared memory (tmpfs)\nExpected\n    <string>: overlay\nto equal\n    <string>: tmpfs", "") {

@@ -542,3 +542,55 @@ func containsAll(set, want []string) bool {
 	}
 	return true
 }
+
+// runtimeSysctls are the sysctls containerd sets in every sandbox of its own
+// accord (unprivileged ports and ping), not from the pod.
+var runtimeSysctls = []string{"net.ipv4.ip_unprivileged_port_start", "net.ipv4.ping_group_range"}
+
+// DropPodSysctls removes every sysctl but the runtime's own defaults.
+// containerd puts the pod's sysctls in the sandbox's spec only (its app
+// containers join the namespaces they apply to); any container's are dropped
+// alike.
+func (c *Container) DropPodSysctls() {
+	if c.Spec.Linux == nil {
+		return
+	}
+	for name := range c.Spec.Linux.Sysctl {
+		if !slices.Contains(runtimeSysctls, name) {
+			delete(c.Spec.Linux.Sysctl, name)
+		}
+	}
+}
+
+// ShareUserWithinPod runs a non-root container as the UID and GID of the
+// first non-root container created in its pod, remembered per sandbox: a
+// runtime that mixes up its containers' users. Root containers stay root.
+func (c *Container) ShareUserWithinPod() error {
+	sandbox := c.annotation(annotationSandboxID)
+	if sandbox == "" || c.Spec.Process == nil || c.Spec.Process.User.UID == 0 {
+		return nil
+	}
+	u := &c.Spec.Process.User
+	record := filepath.Join(StateDir, "users", sandbox)
+	if err := os.MkdirAll(filepath.Dir(record), 0o700); err != nil {
+		return err
+	}
+	// Written aside and linked into place: of two containers created at once,
+	// one is first, and nobody reads half a record.
+	tmp := fmt.Sprintf("%s.%d", record, os.Getpid())
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d:%d", u.UID, u.GID), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, record); err == nil || !os.IsExist(err) {
+		return err
+	}
+	first, err := os.ReadFile(record)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Sscanf(string(first), "%d:%d", &u.UID, &u.GID); err != nil {
+		return fmt.Errorf("%s holds %q: %w", record, first, err)
+	}
+	return nil
+}

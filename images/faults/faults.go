@@ -79,6 +79,7 @@ var All = []Fault{
 			"SBX-01":  "each container start gets a new network namespace, so it does not survive a restart",
 			"SBX-03":  "init containers are containers too: they get their own network namespace",
 			"SBX-04":  "a native sidecar gets its own network namespace",
+			"NET-07":  "the containers read and dial from network namespaces of their own, with the kernel's default port range, not the pod's sysctl",
 		},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() || !c.JoinsNamespace("network") {
@@ -100,6 +101,7 @@ var All = []Fault{
 			"SBX-02": "IPC objects live in the restarted container's private namespace and die with it",
 			"SBX-03": "init containers get their own IPC namespace",
 			"SBX-04": "a native sidecar gets its own IPC namespace",
+			"IPC-06": "each container's own IPC namespace has kernel.shm_rmid_forced at 0, not the pod's 1",
 		},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() || !c.JoinsNamespace("ipc") {
@@ -248,6 +250,8 @@ var All = []Fault{
 			"SBX-04":  "a native sidecar runs in the node's network namespace",
 			"HOST-01": "a reference pod shares the node's network too, so the comparison loses its control",
 			"USER-01": "a hostUsers: false pod's containers, put in the node's network namespace, may not mount sysfs from the pod's user namespace: the pod never starts",
+			"NET-07":  "the containers read the node's port range and dial from the node's network namespace, not the pod's",
+			"IPC-06":  "the sysctls pod's server listens on 8080 in the node's network namespace, where other pods' servers hold it: the pod may never get Ready",
 		},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() || !c.JoinsNamespace("network") {
@@ -267,6 +271,7 @@ var All = []Fault{
 			"USER-01": "a hostUsers: false pod's containers, put in the node's IPC namespace, may not mount /dev/mqueue from the pod's user namespace: the pod never starts",
 			"SBX-03":  "init containers run in the node's IPC namespace",
 			"SBX-04":  "a native sidecar runs in the node's IPC namespace",
+			"IPC-06":  "the containers are in the node's IPC namespace, where kernel.shm_rmid_forced is the node's 0, not the pod's 1",
 		},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() || !c.JoinsNamespace("ipc") {
@@ -330,6 +335,7 @@ var All = []Fault{
 		MustFail: []string{"PID-02", "PID-03", "PID-04", "PID-06"},
 		MayFail: map[string]string{
 			"PID-05": "the orphan is re-parented to the container's own init, which may reap it",
+			"PID-07": "with a PID namespace of its own, no container sees container a's process",
 		},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() || !c.JoinsNamespace("pid") {
@@ -404,6 +410,34 @@ var All = []Fault{
 				return nil
 			}
 			c.RootOnNodeUserNamespace()
+			return nil
+		},
+	},
+	{
+		Name:     "sysctls-dropped",
+		Breaks:   "the pod's sysctls (securityContext.sysctls) are not applied to the sandbox's namespaces: only the runtime's own defaults are",
+		MustFail: []string{"NET-07", "IPC-06"},
+		Apply: func(c *Container) error {
+			c.DropPodSysctls()
+			return nil
+		},
+	},
+	{
+		Name:     "uid-shared",
+		Breaks:   "every non-root container of a pod runs as the UID and GID of the first non-root container created in it, exec'd processes too",
+		MustFail: []string{"PID-07"},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() {
+				return nil
+			}
+			return c.ShareUserWithinPod()
+		},
+		// containerd gives an exec'd process the user it asked for the
+		// container, not the one the fault gave it.
+		ApplyExec: func(p *specs.Process, container *specs.Spec) error {
+			if container.Process != nil {
+				p.User.UID, p.User.GID = container.Process.User.UID, container.Process.User.GID
+			}
 			return nil
 		},
 	},

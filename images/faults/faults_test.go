@@ -2,6 +2,7 @@ package faults
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -560,5 +561,62 @@ func TestSandboxRebuiltSplitOnlyTouchesARebuiltSandbox(t *testing.T) {
 	apply(t, "sandbox-rebuilt-split", other)
 	if p, _ := nsPath(other, specs.NetworkNamespace); p == "" {
 		t.Errorf("a container of a pod with no recorded sandbox was split")
+	}
+}
+
+func TestSysctlsDroppedKeepsOnlyTheRuntimesDefaults(t *testing.T) {
+	c := load(t, "t-runc-sandbox")
+	defaults := maps.Clone(c.Spec.Linux.Sysctl)
+	c.Spec.Linux.Sysctl["net.ipv4.ip_local_port_range"] = "45000 45101"
+	c.Spec.Linux.Sysctl["kernel.shm_rmid_forced"] = "1"
+	apply(t, "sysctls-dropped", c)
+	if !maps.Equal(c.Spec.Linux.Sysctl, defaults) || len(defaults) != 2 {
+		t.Errorf("sandbox sysctls %v, want containerd's own %v", c.Spec.Linux.Sysctl, defaults)
+	}
+	app := load(t, "t-runc-container")
+	app.Spec.Linux.Sysctl = map[string]string{"kernel.shm_rmid_forced": "1"}
+	apply(t, "sysctls-dropped", app)
+	if len(app.Spec.Linux.Sysctl) != 0 {
+		t.Errorf("container sysctls %v kept", app.Spec.Linux.Sysctl)
+	}
+}
+
+func TestUIDSharedRunsEveryNonRootContainerAsTheFirst(t *testing.T) {
+	StateDir = t.TempDir()
+	container := func(name string, uid, gid uint32) *Container {
+		c := load(t, "t-runc-container")
+		c.Spec.Annotations[annotationName] = name
+		c.Spec.Process.User.UID, c.Spec.Process.User.GID = uid, gid
+		apply(t, "uid-shared", c)
+		return c
+	}
+	root := container("root", 0, 0)
+	a := container("a", 1000, 1000)
+	b := container("b", 2000, 3000)
+	again := container("a", 1000, 1000) // a restart of a
+	for name, c := range map[string]*Container{"a": a, "b": b, "restarted a": again} {
+		if u := c.Spec.Process.User; u.UID != 1000 || u.GID != 1000 {
+			t.Errorf("%s runs as %d:%d, want the first non-root container's 1000:1000", name, u.UID, u.GID)
+		}
+	}
+	if u := root.Spec.Process.User; u.UID != 0 || u.GID != 0 {
+		t.Errorf("a root container runs as %d:%d", u.UID, u.GID)
+	}
+	other := load(t, "t-runc-container")
+	other.Spec.Annotations[annotationSandboxID] = "another-pod"
+	other.Spec.Process.User.UID, other.Spec.Process.User.GID = 2000, 2000
+	apply(t, "uid-shared", other)
+	if u := other.Spec.Process.User; u.UID != 2000 {
+		t.Errorf("another pod's container runs as %d:%d, want its own 2000", u.UID, u.GID)
+	}
+
+	// An exec'd process comes with containerd's user for b; it gets b's as created.
+	f, _ := Lookup("uid-shared")
+	process := specs.Process{User: specs.User{UID: 2000, GID: 3000}}
+	if err := f.ApplyExec(&process, b.Spec); err != nil {
+		t.Fatal(err)
+	}
+	if process.User.UID != 1000 || process.User.GID != 1000 {
+		t.Errorf("exec'd process runs as %d:%d, want b's 1000:1000", process.User.UID, process.User.GID)
 	}
 }

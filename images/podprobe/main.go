@@ -12,6 +12,7 @@ import (
 	"github.com/podsem/podsem/images/podprobe/bind"
 	"github.com/podsem/podsem/images/podprobe/cgroup"
 	"github.com/podsem/podsem/images/podprobe/dial"
+	"github.com/podsem/podsem/images/podprobe/environ"
 	"github.com/podsem/podsem/images/podprobe/file"
 	"github.com/podsem/podsem/images/podprobe/fstype"
 	"github.com/podsem/podsem/images/podprobe/hostname"
@@ -45,6 +46,7 @@ var commands = cli.Register(
 	rawsocket.Command,
 	sysvmsg.Command,
 	sysvshm.Command,
+	sysvshm.HolderCommand,
 	posixmq.Command,
 	file.Command,
 	fstype.Command,
@@ -53,6 +55,7 @@ var commands = cli.Register(
 	sendsignal.Command,
 	waitsignal.Command,
 	rootread.Command,
+	environ.Command,
 	orphan.Command,
 	orphan.ParentCommand,
 	orphan.ChildCommand,

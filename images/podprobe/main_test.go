@@ -326,6 +326,71 @@ func TestSysVSharedMemory(t *testing.T) {
 	mustFail(t, "ENOENT", "sysv-shm", "read", key)
 }
 
+func TestSysVSharedMemoryHold(t *testing.T) {
+	key := randomKey()
+	held := mustSucceed(t, "sysv-shm", "write", key, "held", "--hold", "10s")
+	t.Cleanup(func() { run(t, "sysv-shm", "remove", key) })
+	wantField(t, held, "written", "held")
+	pid := fmt.Sprint(held["holder_pid"])
+	if n, _ := strconv.Atoi(pid); n <= 0 || n == os.Getpid() {
+		t.Fatalf("holder_pid %q", pid)
+	}
+	t.Cleanup(func() { syscall.Kill(mustAtoi(t, pid), syscall.SIGKILL) })
+	wantField(t, mustSucceed(t, "sysv-shm", "read", key), "read", "held")
+	stopped := mustSucceed(t, "signal", pid, "SIGTERM", "--wait", "5s")
+	wantField(t, stopped, "exited", true)
+	// With the holder gone the segment has no attachment: it stays unless the
+	// IPC namespace forces its removal.
+	forced, err := os.ReadFile("/proc/sys/kernel/shm_rmid_forced")
+	if err != nil {
+		t.Skip("no kernel.shm_rmid_forced:", err)
+	}
+	if strings.TrimSpace(string(forced)) == "1" {
+		mustFail(t, "ENOENT", "sysv-shm", "read", key)
+	} else {
+		wantField(t, mustSucceed(t, "sysv-shm", "read", key), "read", "held")
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestSignalWaitsForTheExit(t *testing.T) {
+	target := start(t, "sleep")
+	// Our own child: once it exits it stays a zombie until Wait, and that counts.
+	got := mustSucceed(t, "signal", strconv.Itoa(target.cmd.Process.Pid), "SIGTERM", "--wait", "5s")
+	wantField(t, got, "exited", true)
+	stubborn := exec.Command("sleep", "10")
+	if err := stubborn.Start(); err != nil {
+		t.Skip("no sleep(1):", err)
+	}
+	defer func() { stubborn.Process.Kill(); stubborn.Wait() }()
+	got = mustFail(t, "ETIMEDOUT", "signal", strconv.Itoa(stubborn.Process.Pid), "0", "--wait", "100ms")
+	wantField(t, got, "exited", false)
+}
+
+func TestEnviron(t *testing.T) {
+	marker := fmt.Sprintf("PODPROBE_TEST_MARKER=%d", rand.Uint32())
+	target := podprobe("sleep")
+	target.Env = append(os.Environ(), marker)
+	if err := target.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { target.Process.Kill(); target.Wait() }()
+	got := mustSucceed(t, "environ", strconv.Itoa(target.Process.Pid))
+	env, _ := got["environ"].([]any)
+	if !slices.Contains(env, any(marker)) {
+		t.Fatalf("environ of process %d lacks %s: %v", target.Process.Pid, marker, got)
+	}
+	mustFail(t, "ENOENT", "environ", "999999999")
+}
+
 func TestPOSIXMessageQueue(t *testing.T) {
 	name := fmt.Sprintf("podprobe-test-%d", rand.Uint32())
 	mustFail(t, "ENOENT", "posix-mq", "send", name, "early")
@@ -402,6 +467,9 @@ func TestServeAndDial(t *testing.T) {
 			wantField(t, got, "sent", "ping "+proto)
 			wantField(t, got, "echo", "ping "+proto)
 			wantField(t, got, "addr", addr)
+			if local, _ := got["local"].(string); !strings.HasPrefix(local, "127.0.0.1:") || local == addr {
+				t.Fatalf("local = %q, want the client's own 127.0.0.1 address", local)
+			}
 			srv, _ := got["server"].(map[string]any)
 			wantField(t, srv, "pid", server.cmd.Process.Pid)
 			wantField(t, srv, "netns", netns)

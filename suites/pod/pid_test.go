@@ -2,6 +2,7 @@ package pod
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -30,6 +31,13 @@ const (
 	// pidRetries bounds the attempts at a PID that, by chance, numbers one of
 	// the signalling container's own processes too (see PID-01).
 	pidRetries = 3
+	// usersRecord is the file pid-users' container a writes at start in its own
+	// root filesystem; usersArg, on a's command line, tells its process apart
+	// (a's readiness probe names the file too, not the flag).
+	usersRecord = "/tmp/a-ns.json"
+	usersArg    = "--ns-out " + usersRecord
+	// usersMarker is in pid-users' container a's environment.
+	usersMarker = "PODSEM_PID07_MARKER=pid07-marker-of-a"
 )
 
 var _ = ginkgo.Describe("pid: private", func() {
@@ -155,6 +163,45 @@ var _ = ginkgo.Describe("pid: shared", ginkgo.Ordered, ginkgo.ContinueOnFailure,
 				gomega.Expect(p.State).NotTo(gomega.Equal("Z"), "no orphan is left a zombie under PID 1: %+v", p)
 			}
 		}
+	})
+})
+
+var _ = ginkgo.Describe("pid: users", func() {
+	f := spec.Framework("pid-users", admissionapi.LevelBaseline)
+
+	spec.It("PID-07", func(ctx context.Context) {
+		pod, skip := pods.StartOptional(ctx, f, pods.Load("pid-users"))
+		if skip != "" {
+			spec.NotOffered(skip)
+		}
+		// a (uid 1000) records its own PID; b (uid 2000) finds that process.
+		var own probe.File
+		probe.Into(ctx, f, pod, "a", &own, "file", "read", usersRecord)
+		var self probe.NS
+		if err := json.Unmarshal([]byte(own.Content), &self); err != nil {
+			e2eframework.Failf("%s in container a: %v: %q", usersRecord, err, own.Content)
+		}
+		gomega.Expect(processIDs(ps(ctx, f, pod, "b").Matching(usersArg))).To(gomega.Equal([]int{self.PID}),
+			"container b sees container a's entrypoint, under the PID a has for itself")
+		pid := strconv.Itoa(self.PID)
+
+		for _, look := range [][]string{{"environ", pid}, {"root-read", pid, usersRecord}} {
+			r := probe.Run(ctx, f, pod, "b", look...)
+			gomega.Expect(r.OK()).To(gomega.BeFalse(), "container b (uid 2000) must not inspect container a's process (uid 1000): %s", r.Describe())
+			gomega.Expect(r.Errno).To(gomega.Equal("EACCES"), "the kernel refuses another user: %s", r.Describe())
+		}
+
+		// Positive control: c, of a's uid and gid, reads both; b was refused for its uid.
+		var env probe.Environ
+		r := probe.Run(ctx, f, pod, "c", "environ", pid)
+		gomega.Expect(r.OK()).To(gomega.BeTrue(), "container c (uid 1000, as a) reads /proc/%s/environ of container a's process: %s", pid, r.Describe())
+		r.Decode(&env)
+		gomega.Expect(env.Environ).To(gomega.ContainElement(usersMarker), "and finds the marker of container a's environment")
+		var rr probe.RootRead
+		r = probe.Run(ctx, f, pod, "c", "root-read", pid, usersRecord)
+		gomega.Expect(r.OK()).To(gomega.BeTrue(), "container c reads %s through /proc/%s/root, container a's root: %s", usersRecord, pid, r.Describe())
+		r.Decode(&rr)
+		gomega.Expect(rr.Content).To(gomega.HaveValue(gomega.Equal(own.Content)), "and gets the file container a wrote in its own root filesystem")
 	})
 })
 

@@ -23,7 +23,7 @@ import (
 var Command = &cli.Command{
 	Name:    "dial",
 	Args:    []string{"tcp|udp", "HOST:PORT"},
-	Summary: "send a payload to a `serve` echo server; result is ok|refused|timeout|mismatch|error (exit 1 unless ok)",
+	Summary: "send a payload to a `serve` echo server; result is ok|refused|timeout|mismatch|error (exit 1 unless ok), local is the client's own address",
 	Flags: []cli.Flag{
 		{Name: "payload", Kind: cli.StringFlag, Value: "STR", Usage: "payload to send (default: random)"},
 		{Name: "timeout", Kind: cli.DurationFlag, Default: "2s", Value: "DURATION", Usage: "for the whole exchange"},
@@ -40,10 +40,13 @@ type Server struct {
 
 // Result is the JSON object of `podprobe dial`.
 type Result struct {
-	Proto  string  `json:"proto"`
-	Addr   string  `json:"addr"`
-	Result string  `json:"result"`
-	Sent   string  `json:"sent"`
+	Proto  string `json:"proto"`
+	Addr   string `json:"addr"`
+	Result string `json:"result"`
+	Sent   string `json:"sent"`
+	// Local is the client's own address of the exchange: its ephemeral port
+	// says which local port range the container's network namespace has.
+	Local  string  `json:"local,omitempty"`
 	Echo   *string `json:"echo,omitempty"`
 	Server *Server `json:"server,omitempty"`
 }
@@ -77,9 +80,9 @@ func run(inv *cli.Invocation) (any, error) {
 
 	var reply []byte
 	if proto == "tcp" {
-		reply, err = exchangeTCP(addr, payload, deadline)
+		reply, res.Local, err = exchangeTCP(addr, payload, deadline)
 	} else {
-		reply, err = exchangeUDP(addr, payload, deadline)
+		reply, res.Local, err = exchangeUDP(addr, payload, deadline)
 	}
 	if err != nil {
 		return classify(res, err)
@@ -101,37 +104,39 @@ func run(inv *cli.Invocation) (any, error) {
 	return res, nil
 }
 
-func exchangeTCP(addr, payload string, deadline time.Time) ([]byte, error) {
+func exchangeTCP(addr, payload string, deadline time.Time) ([]byte, string, error) {
 	d := net.Dialer{Deadline: deadline}
 	conn, err := d.Dial("tcp", addr)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer conn.Close()
+	local := conn.LocalAddr().String()
 	conn.SetDeadline(deadline)
 	if _, err := io.WriteString(conn, payload+"\n"); err != nil {
-		return nil, err
+		return nil, local, err
 	}
 	line, err := bufio.NewReader(conn).ReadBytes('\n')
 	if err != nil && (err != io.EOF || len(line) == 0) {
-		return nil, err
+		return nil, local, err
 	}
-	return line, nil
+	return line, local, nil
 }
 
 // exchangeUDP uses a connected socket, so an ICMP port unreachable comes back
 // as ECONNREFUSED on the next read instead of being ignored.
-func exchangeUDP(addr, payload string, deadline time.Time) ([]byte, error) {
+func exchangeUDP(addr, payload string, deadline time.Time) ([]byte, string, error) {
 	d := net.Dialer{Deadline: deadline}
 	conn, err := d.Dial("udp", addr)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer conn.Close()
+	local := conn.LocalAddr().String()
 	buf := make([]byte, 64<<10)
 	for {
 		if _, err := conn.Write([]byte(payload)); err != nil {
-			return nil, err
+			return nil, local, err
 		}
 		wait := time.Now().Add(udpResend)
 		if wait.After(deadline) {
@@ -140,10 +145,10 @@ func exchangeUDP(addr, payload string, deadline time.Time) ([]byte, error) {
 		conn.SetReadDeadline(wait)
 		n, err := conn.Read(buf)
 		if err == nil {
-			return buf[:n], nil
+			return buf[:n], local, nil
 		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(deadline) {
-			return nil, err
+			return nil, local, err
 		}
 	}
 }
