@@ -42,6 +42,7 @@ var Entries = []Entry{
 	{"NET-04", "network", Required, "the containers of a pod share one port space: binding a port another container holds fails with EADDRINUSE"},
 	{"NET-05", "network", Required, "another pod does not share the network: its 127.0.0.1 does not reach the server, and its IP differs"},
 	{"NET-06", "network", Required, "port-forward enters the pod's network namespace: a server bound only to 127.0.0.1 in one container is reached through the API server's portforward subresource, payload both ways"},
+	{"NET-08", "network", Optional, "a NetworkPolicy selecting the pod governs every container alike: allowed ports reachable, others blocked, egress denied for all; localhost between containers unaffected"},
 
 	{"IPC-01", "ipc", Required, "a SysV message queue created by one container is opened by key in another, and messages pass intact both ways"},
 	{"IPC-02", "ipc", Required, "a SysV shared-memory segment written by one container is read by another"},

@@ -107,6 +107,9 @@ func up(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	if err := grantEnforcer(ctx, client); err != nil {
+		return err
+	}
 	if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
 		return err
 	}
@@ -114,8 +117,12 @@ func up(ctx context.Context, o options) error {
 		if err := load(o, o.load); err != nil {
 			return err
 		}
-		// Once per cluster: sandboxed handlers really run their sandbox.
+		// Once per cluster: sandboxed handlers really run their sandbox, and
+		// the nodes' kube-router enforces NetworkPolicy.
 		if err := verifyHandlers(ctx, client, o.load[0], handlers); err != nil {
+			return err
+		}
+		if err := verifyNetworkPolicy(ctx, client, o.load[0]); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+const (
+	// enforcerRole is what kube-router's firewall reads, granted to the nodes'
+	// group: each node's kube-router authenticates as its kubelet.
+	enforcerRole = "podsem:kube-router"
+	// canaryNamespace holds the check that NetworkPolicy is enforced.
+	canaryNamespace = "podsem-netpol-canary"
+	canaryPort      = 8080
+	// canaryTimeout bounds the whole check: two one-shot pods, a server and
+	// kube-router's answer to a new policy (it syncs on the policy's event).
+	canaryTimeout = 90 * time.Second
+)
+
+// grantEnforcer lets the nodes' kube-router read pods, namespaces, nodes,
+// services, endpoints and NetworkPolicies.
+func grantEnforcer(ctx context.Context, client kubernetes.Interface) error {
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: enforcerRole, Labels: map[string]string{"app.kubernetes.io/managed-by": "podsem"}},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"pods", "namespaces", "nodes", "services", "endpoints"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"get", "list", "watch"}},
+		},
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: enforcerRole, Labels: role.Labels},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: enforcerRole},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "system:nodes"}},
+	}
+	if _, err := client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("granting kube-router its reads: %w", err)
+	}
+	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("granting kube-router its reads: %w", err)
+	}
+	return nil
+}
+
+// verifyNetworkPolicy proves the cluster enforces NetworkPolicy: a client
+// reaches a server, then a deny-all ingress policy on the server blocks the
+// same dial. Without the first, the second proves nothing.
+func verifyNetworkPolicy(ctx context.Context, client kubernetes.Interface, image string) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, canaryTimeout)
+	defer cancel()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: canaryNamespace}}
+	if _, err := client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("NetworkPolicy check: creating namespace %s: %w", canaryNamespace, err)
+	}
+	defer func() {
+		_ = client.CoreV1().Namespaces().Delete(context.WithoutCancel(ctx), canaryNamespace, metav1.DeleteOptions{})
+	}()
+
+	grace := int64(0)
+	labels := map[string]string{"podsem-canary": "server"}
+	server := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "server", Labels: labels},
+		Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: &grace,
+			Containers: []corev1.Container{{Name: "serve", Image: image, ImagePullPolicy: corev1.PullNever,
+				Args: []string{"serve", "tcp", fmt.Sprint(canaryPort)}}},
+		},
+	}
+	if _, err := createPod(ctx, client, canaryNamespace, server); err != nil {
+		return fmt.Errorf("NetworkPolicy check: %w", err)
+	}
+	ip, err := podIP(ctx, client, canaryNamespace, server.Name)
+	if err != nil {
+		return fmt.Errorf("NetworkPolicy check: %w", err)
+	}
+	addr := fmt.Sprintf("%s:%d", ip, canaryPort)
+	if got, err := dialOnce(ctx, client, image, addr); err != nil {
+		return fmt.Errorf("NetworkPolicy check: %w", err)
+	} else if got != "ok" {
+		return fmt.Errorf("NetworkPolicy check: a pod cannot reach another pod (%s) even without a policy: %s", addr, got)
+	}
+
+	deny := &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "deny-ingress"},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: labels},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		},
+	}
+	if _, err := client.NetworkingV1().NetworkPolicies(canaryNamespace).Create(ctx, deny, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("NetworkPolicy check: creating the deny-all policy: %w", err)
+	}
+	last := ""
+	for ctx.Err() == nil {
+		got, err := dialOnce(ctx, client, image, addr)
+		if err != nil {
+			last = err.Error()
+			break
+		}
+		if got == "timeout" || got == "refused" {
+			logf("NetworkPolicy enforced: a deny-all ingress policy blocks a dial that reached the pod without it (%s: %s; checked in %s)",
+				addr, got, time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		last = "the dial still got " + got
+	}
+	return fmt.Errorf("NetworkPolicy is not enforced: with a deny-all ingress policy on it, pod %s is still reached (%s) after %s: kube-router is not running or not programming the node (docker exec <node> journalctl -u kube-router)",
+		addr, last, canaryTimeout)
+}
+
+// dialOnce runs `podprobe dial` in a one-shot pod and returns its result (ok,
+// refused, timeout, ...).
+func dialOnce(ctx context.Context, client kubernetes.Interface, image, addr string) (string, error) {
+	grace := int64(0)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "client-"},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			TerminationGracePeriodSeconds: &grace,
+			Containers: []corev1.Container{{Name: "dial", Image: image, ImagePullPolicy: corev1.PullNever,
+				Args: []string{"dial", "tcp", addr, "--timeout", "2s"}}},
+		},
+	}
+	raw, err := runOnce(ctx, client, canaryNamespace, pod)
+	if err != nil {
+		return "", err
+	}
+	var d struct {
+		Result string `json:"result"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil || d.Result == "" {
+		return "", fmt.Errorf("the client pod printed %q, not podprobe's dial", raw)
+	}
+	return d.Result, nil
+}
