@@ -155,6 +155,11 @@ func checkExisting(ctx context.Context, provider *cluster.Provider, o options) s
 		if fields[1] != "true" {
 			return fmt.Sprintf("node %s is not running", n)
 		}
+		// The NetworkPolicy enforcer was verified when the cluster was made;
+		// it must still be running.
+		if state, _ := docker(10*time.Second, "exec", n.String(), "systemctl", "is-active", "kube-router"); strings.TrimSpace(state) != "active" {
+			return fmt.Sprintf("kube-router (the NetworkPolicy enforcer) is %q on node %s, not active", strings.TrimSpace(state), n)
+		}
 	}
 	if err := provider.ExportKubeConfig(o.name, o.kubeconfig, false); err != nil {
 		return "its kubeconfig cannot be exported"
