@@ -238,6 +238,7 @@ var All = []Fault{
 		MustFail: []string{"NET-03", "NET-05"},
 		MayFail: map[string]string{
 			"NET-06":  "container a's server listens in the node's network namespace, not the sandbox's that port-forward enters",
+			"NET-08":  "the servers listen in the node's network namespace, not at the pod IP the client dials",
 			"SBX-05":  "the containers are in the node's network namespace, not the sandbox's",
 			"SBX-06":  "the containers are in the node's network namespace, which carries no pod IP",
 			"SBX-07":  "the containers are in the node's network namespace, which carries no pod IP",
