@@ -84,10 +84,10 @@ func verifyNetworkPolicy(ctx context.Context, client kubernetes.Interface, image
 		return fmt.Errorf("NetworkPolicy check: %w", err)
 	}
 	addr := fmt.Sprintf("%s:%d", ip, canaryPort)
-	if got, err := dialOnce(ctx, client, image, addr); err != nil {
+	if d, err := dialOnce(ctx, client, canaryNamespace, image, addr); err != nil {
 		return fmt.Errorf("NetworkPolicy check: %w", err)
-	} else if got != "ok" {
-		return fmt.Errorf("NetworkPolicy check: a pod cannot reach another pod (%s) even without a policy: %s", addr, got)
+	} else if d.Result != "ok" {
+		return fmt.Errorf("NetworkPolicy check: a pod cannot reach another pod (%s) even without a policy: %s %s", addr, d.Result, d.Error)
 	}
 
 	deny := &networkingv1.NetworkPolicy{
@@ -102,28 +102,34 @@ func verifyNetworkPolicy(ctx context.Context, client kubernetes.Interface, image
 	}
 	last := ""
 	for ctx.Err() == nil {
-		got, err := dialOnce(ctx, client, image, addr)
+		d, err := dialOnce(ctx, client, canaryNamespace, image, addr)
 		if err != nil {
 			last = err.Error()
 			break
 		}
-		if got == "timeout" || got == "refused" {
+		if got := d.Result; got == "timeout" || got == "refused" {
 			logf("NetworkPolicy enforced: a deny-all ingress policy blocks a dial that reached the pod without it (%s: %s; checked in %s)",
 				addr, got, time.Since(start).Round(time.Millisecond))
 			return nil
 		}
-		last = "the dial still got " + got
+		last = "the dial still got " + d.Result
 	}
 	return fmt.Errorf("NetworkPolicy is not enforced: with a deny-all ingress policy on it, pod %s is still reached (%s) after %s: kube-router is not running or not programming the node (docker exec <node> journalctl -u kube-router)",
 		addr, last, canaryTimeout)
 }
 
-// dialOnce runs `podprobe dial` in a one-shot pod and returns its result (ok,
-// refused, timeout, ...).
-func dialOnce(ctx context.Context, client kubernetes.Interface, image, addr string) (string, error) {
+// dial is what `podprobe dial` printed.
+type dial struct {
+	Result string `json:"result"`
+	Error  string `json:"error"`
+	Errno  string `json:"errno"`
+}
+
+// dialOnce runs `podprobe dial` to addr in a one-shot pod in namespace ns.
+func dialOnce(ctx context.Context, client kubernetes.Interface, ns, image, addr string) (dial, error) {
 	grace := int64(0)
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "client-"},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "podsem-dial-"},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                 corev1.RestartPolicyNever,
 			TerminationGracePeriodSeconds: &grace,
@@ -131,15 +137,13 @@ func dialOnce(ctx context.Context, client kubernetes.Interface, image, addr stri
 				Args: []string{"dial", "tcp", addr, "--timeout", "2s"}}},
 		},
 	}
-	raw, err := runOnce(ctx, client, canaryNamespace, pod)
+	raw, err := runOnce(ctx, client, ns, pod)
 	if err != nil {
-		return "", err
+		return dial{}, err
 	}
-	var d struct {
-		Result string `json:"result"`
-	}
+	var d dial
 	if err := json.Unmarshal(raw, &d); err != nil || d.Result == "" {
-		return "", fmt.Errorf("the client pod printed %q, not podprobe's dial", raw)
+		return dial{}, fmt.Errorf("the client pod printed %q, not podprobe's dial", raw)
 	}
-	return d.Result, nil
+	return d, nil
 }

@@ -63,6 +63,9 @@ func up(ctx context.Context, o options) error {
 	if slices.Contains(names, o.name) {
 		reason := checkExisting(ctx, provider, o)
 		if reason == "" {
+			if err := confinePods(provider, o.name); err != nil {
+				return err
+			}
 			if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
 				return err
 			}
@@ -107,6 +110,9 @@ func up(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	if err := confinePods(provider, o.name); err != nil {
+		return err
+	}
 	if err := grantEnforcer(ctx, client); err != nil {
 		return err
 	}
@@ -120,6 +126,9 @@ func up(ctx context.Context, o options) error {
 		// Once per cluster: sandboxed handlers really run their sandbox, and
 		// the nodes' kube-router enforces NetworkPolicy.
 		if err := verifyHandlers(ctx, client, o.load[0], handlers); err != nil {
+			return err
+		}
+		if err := verifyConfined(ctx, client, o.load[0]); err != nil {
 			return err
 		}
 		if err := verifyNetworkPolicy(ctx, client, o.load[0]); err != nil {
