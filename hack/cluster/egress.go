@@ -2,20 +2,32 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/yaml"
 )
 
-// outsideAddrs are dials that must never leave the machine: the kubernetes
-// Service's ClusterIP (nothing translates it without kube-proxy) and an
-// address of no network of the cluster's (TEST-NET-1).
-var outsideAddrs = []string{"10.96.0.1:443", "192.0.2.1:80"}
+// outsideAddrs are dials that must never leave the machine: addresses of
+// no network of the cluster's (TEST-NET-1 and TEST-NET-2).
+var outsideAddrs = []string{"192.0.2.1:80", "198.51.100.1:443"}
+
+// kubernetesService is the kubernetes Service's ClusterIP and port in
+// kind's default Service subnet; an HTTP request to it gets the API server's
+// TLS listener's answer to plain HTTP.
+const (
+	kubernetesService = "10.96.0.1:443"
+	plainHTTPAnswer   = "HTTP/1.0 400 Bad Request"
+)
 
 // podSubnet is the cluster's pod subnet, as kind-config.yaml gives it.
 func podSubnet() (string, error) {
@@ -49,20 +61,81 @@ func confinePods(provider *cluster.Provider, name string) error {
 	return nil
 }
 
-// verifyConfined proves it: a pod's dials to outside addresses fail at once
-// with an error from the node, neither answered nor left to time out.
-func verifyConfined(ctx context.Context, client kubernetes.Interface, image string) error {
+// verifyReach proves, with one-shot client pods side by side, that a pod
+// reaches another pod at addr and through Service svc (kube-proxy), that the
+// kubernetes Service leads to the API server, and that dials to outside
+// addresses fail at once with an error from the node, neither answered nor
+// left to time out: nothing leaves the machine.
+func verifyReach(ctx context.Context, client kubernetes.Interface, image, addr string, svc *corev1.Service) error {
 	start := time.Now()
-	for _, addr := range outsideAddrs {
-		d, err := dialOnce(ctx, client, "default", image, addr)
-		if err != nil {
-			return fmt.Errorf("checking that pods cannot leave the machine: %w", err)
-		}
-		if d.Result == "ok" || d.Result == "timeout" || d.Result == "mismatch" {
-			return fmt.Errorf("pod traffic can leave the machine: a pod's dial to %s ended %q (%s), not refused at once by the node (podsem-confine-pods)", addr, d.Result, d.Error)
-		}
+	type check struct {
+		addr, payload string
+		judge         func(dial) error
 	}
-	logf("pod traffic stays on this machine: dials to %s refused at once by the node (checked in %s)",
-		strings.Join(outsideAddrs, ", "), time.Since(start).Round(time.Millisecond))
+	reached := func(d dial) error {
+		if d.Result != "ok" || d.Server.Hostname != "server" {
+			return fmt.Errorf("the canary server did not answer: %s %s", d.Result, d.Error)
+		}
+		return nil
+	}
+	checks := []check{
+		{addr: addr, judge: reached},
+		{addr: fmt.Sprintf("%s:%d", svc.Spec.ClusterIP, canaryPort), judge: reached},
+		{addr: kubernetesService, payload: "GET / HTTP/1.0", judge: func(d dial) error {
+			if !strings.HasPrefix(d.Echo, plainHTTPAnswer) {
+				return fmt.Errorf("no answer from the API server (%s %s %q): kube-proxy is not running or not programming the node (docker exec <node> journalctl -u kube-proxy)", d.Result, d.Error, d.Echo)
+			}
+			return nil
+		}},
+	}
+	for _, a := range outsideAddrs {
+		checks = append(checks, check{addr: a, judge: func(d dial) error {
+			if d.Result == "ok" || d.Result == "timeout" || d.Result == "mismatch" {
+				return fmt.Errorf("pod traffic can leave the machine: the dial ended %q (%s), not refused at once by the node (podsem-confine-pods)", d.Result, d.Error)
+			}
+			return nil
+		}})
+	}
+	errs := make([]error, len(checks))
+	var wg sync.WaitGroup
+	for i, c := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var flags []string
+			if c.payload != "" {
+				flags = []string{"--payload", c.payload}
+			}
+			d, err := dialOnce(ctx, client, canaryNamespace, image, c.addr, flags...)
+			if err == nil {
+				err = c.judge(d)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("network check, a pod dialling %s: %w", c.addr, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	logf("network verified: pods reach pods, a ClusterIP Service and the kubernetes Service (%s); dials to %s are refused at once by the node (checked in %s)",
+		kubernetesService, strings.Join(outsideAddrs, ", "), time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// createService puts a ClusterIP Service in front of the canary server.
+func createService(ctx context.Context, client kubernetes.Interface, selector map[string]string) (*corev1.Service, error) {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "server"},
+		Spec: corev1.ServiceSpec{
+			Selector: selector,
+			Ports:    []corev1.ServicePort{{Port: canaryPort, TargetPort: intstr.FromInt32(canaryPort)}},
+		},
+	}
+	created, err := client.CoreV1().Services(canaryNamespace).Create(ctx, svc, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("network check: creating Service %s/%s: %w", canaryNamespace, svc.Name, err)
+	}
+	return created, nil
 }

@@ -21,14 +21,16 @@ const (
 	// canaryNamespace holds the check that NetworkPolicy is enforced.
 	canaryNamespace = "podsem-netpol-canary"
 	canaryPort      = 8080
-	// canaryTimeout bounds the whole check: two one-shot pods, a server and
-	// kube-router's answer to a new policy (it syncs on the policy's event).
+	// canaryTimeout bounds the whole check: a server, a Service, one-shot
+	// client pods and kube-router's answer to a new policy (it syncs on the
+	// policy's event).
 	canaryTimeout = 90 * time.Second
 )
 
-// grantEnforcer lets the nodes' kube-router read pods, namespaces, nodes,
-// services, endpoints and NetworkPolicies.
-func grantEnforcer(ctx context.Context, client kubernetes.Interface) error {
+// grantNodeAgents lets the nodes' kube-router read pods, namespaces, nodes,
+// services, endpoints and NetworkPolicies, and their kube-proxy do what
+// Kubernetes' own node-proxier role allows.
+func grantNodeAgents(ctx context.Context, client kubernetes.Interface) error {
 	role := &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: enforcerRole, Labels: map[string]string{"app.kubernetes.io/managed-by": "podsem"}},
 		Rules: []rbacv1.PolicyRule{
@@ -48,19 +50,27 @@ func grantEnforcer(ctx context.Context, client kubernetes.Interface) error {
 	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("granting kube-router its reads: %w", err)
 	}
+	proxier := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "podsem:kube-proxy", Labels: role.Labels},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:node-proxier"},
+		Subjects:   binding.Subjects,
+	}
+	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, proxier, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("granting kube-proxy the node-proxier role: %w", err)
+	}
 	return nil
 }
 
-// verifyNetworkPolicy proves the cluster enforces NetworkPolicy: a client
-// reaches a server, then a deny-all ingress policy on the server blocks the
-// same dial. Without the first, the second proves nothing.
-func verifyNetworkPolicy(ctx context.Context, client kubernetes.Interface, image string) error {
-	start := time.Now()
+// verifyNetwork proves, in one namespace with one server pod, what the
+// cluster's network must do before the cluster counts as up: pods reach pods
+// and ClusterIP Services (kube-proxy), the kubernetes Service among them;
+// nothing a pod sends leaves the machine; NetworkPolicy is enforced.
+func verifyNetwork(ctx context.Context, client kubernetes.Interface, image string) error {
 	ctx, cancel := context.WithTimeout(ctx, canaryTimeout)
 	defer cancel()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: canaryNamespace}}
 	if _, err := client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("NetworkPolicy check: creating namespace %s: %w", canaryNamespace, err)
+		return fmt.Errorf("network check: creating namespace %s: %w", canaryNamespace, err)
 	}
 	defer func() {
 		_ = client.CoreV1().Namespaces().Delete(context.WithoutCancel(ctx), canaryNamespace, metav1.DeleteOptions{})
@@ -77,19 +87,27 @@ func verifyNetworkPolicy(ctx context.Context, client kubernetes.Interface, image
 		},
 	}
 	if _, err := createPod(ctx, client, canaryNamespace, server); err != nil {
-		return fmt.Errorf("NetworkPolicy check: %w", err)
+		return fmt.Errorf("network check: %w", err)
+	}
+	svc, err := createService(ctx, client, labels)
+	if err != nil {
+		return err
 	}
 	ip, err := podIP(ctx, client, canaryNamespace, server.Name)
 	if err != nil {
-		return fmt.Errorf("NetworkPolicy check: %w", err)
+		return fmt.Errorf("network check: %w", err)
 	}
 	addr := fmt.Sprintf("%s:%d", ip, canaryPort)
-	if d, err := dialOnce(ctx, client, canaryNamespace, image, addr); err != nil {
-		return fmt.Errorf("NetworkPolicy check: %w", err)
-	} else if d.Result != "ok" {
-		return fmt.Errorf("NetworkPolicy check: a pod cannot reach another pod (%s) even without a policy: %s %s", addr, d.Result, d.Error)
+	if err := verifyReach(ctx, client, image, addr, svc); err != nil {
+		return err
 	}
+	return verifyNetworkPolicy(ctx, client, image, addr, labels)
+}
 
+// verifyNetworkPolicy proves the cluster enforces NetworkPolicy: a deny-all
+// ingress policy on the server blocks the dial verifyReach saw succeed.
+func verifyNetworkPolicy(ctx context.Context, client kubernetes.Interface, image, addr string, labels map[string]string) error {
+	start := time.Now()
 	deny := &networkingv1.NetworkPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: "deny-ingress"},
 		Spec: networkingv1.NetworkPolicySpec{
@@ -121,12 +139,16 @@ func verifyNetworkPolicy(ctx context.Context, client kubernetes.Interface, image
 // dial is what `podprobe dial` printed.
 type dial struct {
 	Result string `json:"result"`
-	Error  string `json:"error"`
-	Errno  string `json:"errno"`
+	Echo   string `json:"echo"`
+	Server struct {
+		Hostname string `json:"hostname"`
+	} `json:"server"`
+	Error string `json:"error"`
+	Errno string `json:"errno"`
 }
 
 // dialOnce runs `podprobe dial` to addr in a one-shot pod in namespace ns.
-func dialOnce(ctx context.Context, client kubernetes.Interface, ns, image, addr string) (dial, error) {
+func dialOnce(ctx context.Context, client kubernetes.Interface, ns, image, addr string, flags ...string) (dial, error) {
 	grace := int64(0)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "podsem-dial-"},
@@ -134,7 +156,7 @@ func dialOnce(ctx context.Context, client kubernetes.Interface, ns, image, addr 
 			RestartPolicy:                 corev1.RestartPolicyNever,
 			TerminationGracePeriodSeconds: &grace,
 			Containers: []corev1.Container{{Name: "dial", Image: image, ImagePullPolicy: corev1.PullNever,
-				Args: []string{"dial", "tcp", addr, "--timeout", "2s"}}},
+				Args: append([]string{"dial", "tcp", addr, "--timeout", "2s"}, flags...)}},
 		},
 	}
 	raw, err := runOnce(ctx, client, ns, pod)

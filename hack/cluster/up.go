@@ -113,7 +113,7 @@ func up(ctx context.Context, o options) error {
 	if err := confinePods(provider, o.name); err != nil {
 		return err
 	}
-	if err := grantEnforcer(ctx, client); err != nil {
+	if err := grantNodeAgents(ctx, client); err != nil {
 		return err
 	}
 	if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
@@ -124,14 +124,11 @@ func up(ctx context.Context, o options) error {
 			return err
 		}
 		// Once per cluster: sandboxed handlers really run their sandbox, and
-		// the nodes' kube-router enforces NetworkPolicy.
+		// the network does what it must (Services, confinement, NetworkPolicy).
 		if err := verifyHandlers(ctx, client, o.load[0], handlers); err != nil {
 			return err
 		}
-		if err := verifyConfined(ctx, client, o.load[0]); err != nil {
-			return err
-		}
-		if err := verifyNetworkPolicy(ctx, client, o.load[0]); err != nil {
+		if err := verifyNetwork(ctx, client, o.load[0]); err != nil {
 			return err
 		}
 	}
@@ -164,10 +161,12 @@ func checkExisting(ctx context.Context, provider *cluster.Provider, o options) s
 		if fields[1] != "true" {
 			return fmt.Sprintf("node %s is not running", n)
 		}
-		// The NetworkPolicy enforcer was verified when the cluster was made;
-		// it must still be running.
-		if state, _ := docker(10*time.Second, "exec", n.String(), "systemctl", "is-active", "kube-router"); strings.TrimSpace(state) != "active" {
-			return fmt.Sprintf("kube-router (the NetworkPolicy enforcer) is %q on node %s, not active", strings.TrimSpace(state), n)
+		// The node agents were verified when the cluster was made; they must
+		// still be running.
+		for _, unit := range []string{"kube-router", "kube-proxy"} {
+			if state, _ := docker(10*time.Second, "exec", n.String(), "systemctl", "is-active", unit); strings.TrimSpace(state) != "active" {
+				return fmt.Sprintf("%s is %q on node %s, not active", unit, strings.TrimSpace(state), n)
+			}
 		}
 	}
 	if err := provider.ExportKubeConfig(o.name, o.kubeconfig, false); err != nil {
