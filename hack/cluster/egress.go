@@ -124,14 +124,18 @@ func verifyReach(ctx context.Context, client kubernetes.Interface, image, addr s
 	return nil
 }
 
-// createService puts a ClusterIP Service in front of the canary server.
-func createService(ctx context.Context, client kubernetes.Interface, selector map[string]string) (*corev1.Service, error) {
+// createService puts a ClusterIP Service, or a headless one, in front of the
+// canary server.
+func createService(ctx context.Context, client kubernetes.Interface, name string, selector map[string]string, headless bool) (*corev1.Service, error) {
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "server"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: corev1.ServiceSpec{
 			Selector: selector,
 			Ports:    []corev1.ServicePort{{Port: canaryPort, TargetPort: intstr.FromInt32(canaryPort)}},
 		},
+	}
+	if headless {
+		svc.Spec.ClusterIP = corev1.ClusterIPNone
 	}
 	created, err := client.CoreV1().Services(canaryNamespace).Create(ctx, svc, metav1.CreateOptions{})
 	if err != nil {

@@ -65,7 +65,7 @@ func grantNodeAgents(ctx context.Context, client kubernetes.Interface) error {
 // cluster's network must do before the cluster counts as up: pods reach pods
 // and ClusterIP Services (kube-proxy), the kubernetes Service among them;
 // nothing a pod sends leaves the machine; NetworkPolicy is enforced.
-func verifyNetwork(ctx context.Context, client kubernetes.Interface, image string) error {
+func verifyNetwork(ctx context.Context, client kubernetes.Interface, image string, dns kubeletDNS) error {
 	ctx, cancel := context.WithTimeout(ctx, canaryTimeout)
 	defer cancel()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: canaryNamespace}}
@@ -81,6 +81,10 @@ func verifyNetwork(ctx context.Context, client kubernetes.Interface, image strin
 	server := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "server", Labels: labels},
 		Spec: corev1.PodSpec{
+			// Its FQDN, server.canary.<namespace>.svc.<domain>, through the
+			// headless Service canary.
+			Hostname:                      "server",
+			Subdomain:                     "canary",
 			TerminationGracePeriodSeconds: &grace,
 			Containers: []corev1.Container{{Name: "serve", Image: image, ImagePullPolicy: corev1.PullNever,
 				Args: []string{"serve", "tcp", fmt.Sprint(canaryPort)}}},
@@ -89,8 +93,11 @@ func verifyNetwork(ctx context.Context, client kubernetes.Interface, image strin
 	if _, err := createPod(ctx, client, canaryNamespace, server); err != nil {
 		return fmt.Errorf("network check: %w", err)
 	}
-	svc, err := createService(ctx, client, labels)
+	svc, err := createService(ctx, client, "server", labels, false)
 	if err != nil {
+		return err
+	}
+	if _, err := createService(ctx, client, "canary", labels, true); err != nil {
 		return err
 	}
 	ip, err := podIP(ctx, client, canaryNamespace, server.Name)
@@ -99,6 +106,9 @@ func verifyNetwork(ctx context.Context, client kubernetes.Interface, image strin
 	}
 	addr := fmt.Sprintf("%s:%d", ip, canaryPort)
 	if err := verifyReach(ctx, client, image, addr, svc); err != nil {
+		return err
+	}
+	if err := verifyDNS(ctx, client, image, ip, dns.ClusterDomain); err != nil {
 		return err
 	}
 	return verifyNetworkPolicy(ctx, client, image, addr, labels)
@@ -149,17 +159,7 @@ type dial struct {
 
 // dialOnce runs `podprobe dial` to addr in a one-shot pod in namespace ns.
 func dialOnce(ctx context.Context, client kubernetes.Interface, ns, image, addr string, flags ...string) (dial, error) {
-	grace := int64(0)
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "podsem-dial-"},
-		Spec: corev1.PodSpec{
-			RestartPolicy:                 corev1.RestartPolicyNever,
-			TerminationGracePeriodSeconds: &grace,
-			Containers: []corev1.Container{{Name: "dial", Image: image, ImagePullPolicy: corev1.PullNever,
-				Args: append([]string{"dial", "tcp", addr, "--timeout", "2s"}, flags...)}},
-		},
-	}
-	raw, err := runOnce(ctx, client, ns, pod)
+	raw, err := runOnce(ctx, client, ns, oneShot("podsem-dial-", image, append([]string{"dial", "tcp", addr, "--timeout", "2s"}, flags...)...))
 	if err != nil {
 		return dial{}, err
 	}
@@ -168,4 +168,17 @@ func dialOnce(ctx context.Context, client kubernetes.Interface, ns, image, addr 
 		return dial{}, fmt.Errorf("the client pod printed %q, not podprobe's dial", raw)
 	}
 	return d, nil
+}
+
+// oneShot is a pod that runs podprobe once with args.
+func oneShot(generateName, image string, args ...string) *corev1.Pod {
+	grace := int64(0)
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: generateName},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			TerminationGracePeriodSeconds: &grace,
+			Containers:                    []corev1.Container{{Name: "probe", Image: image, ImagePullPolicy: corev1.PullNever, Args: args}},
+		},
+	}
 }

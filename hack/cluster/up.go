@@ -46,6 +46,12 @@ func up(ctx context.Context, o options) error {
 	if o.image == "" {
 		return errors.New("cluster up needs --image (the node image; `make node-image` builds it)")
 	}
+	if o.dnsImage == "" {
+		return errors.New("cluster up needs --dns-image (the CoreDNS image; hack/build-coredns.sh builds it)")
+	}
+	if len(o.load) == 0 {
+		return errors.New("cluster up needs --load with the podprobe image (it checks the cluster with it)")
+	}
 	if _, err := docker(10*time.Second, "image", "inspect", "--format", "{{.Id}}", o.image); err != nil {
 		return fmt.Errorf("node image %s is not built: run `make node-image`", o.image)
 	}
@@ -69,10 +75,8 @@ func up(ctx context.Context, o options) error {
 			if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
 				return err
 			}
-			if len(o.load) > 0 {
-				if err := load(o, o.load); err != nil {
-					return err
-				}
+			if err := load(o, append(o.load, o.dnsImage)); err != nil {
+				return err
 			}
 			logf("cluster %s is up to date and healthy (checked in %s)", o.name, time.Since(start).Round(time.Millisecond))
 			printUse(o)
@@ -119,18 +123,23 @@ func up(ctx context.Context, o options) error {
 	if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
 		return err
 	}
-	if len(o.load) > 0 {
-		if err := load(o, o.load); err != nil {
-			return err
-		}
-		// Once per cluster: sandboxed handlers really run their sandbox, and
-		// the network does what it must (Services, confinement, NetworkPolicy).
-		if err := verifyHandlers(ctx, client, o.load[0], handlers); err != nil {
-			return err
-		}
-		if err := verifyNetwork(ctx, client, o.load[0]); err != nil {
-			return err
-		}
+	if err := load(o, append(o.load, o.dnsImage)); err != nil {
+		return err
+	}
+	dns, err := readKubeletDNS(node.Name)
+	if err != nil {
+		return err
+	}
+	if err := deployDNS(ctx, client, o.dnsImage, dns); err != nil {
+		return err
+	}
+	// Once per cluster: sandboxed handlers really run their sandbox, and the
+	// network does what it must (Services, DNS, confinement, NetworkPolicy).
+	if err := verifyHandlers(ctx, client, o.load[0], handlers); err != nil {
+		return err
+	}
+	if err := verifyNetwork(ctx, client, o.load[0], dns); err != nil {
+		return err
 	}
 	// Last: a cluster whose setup failed half-way carries no stamp and is
 	// recreated by the next run.
@@ -178,6 +187,11 @@ func checkExisting(ctx context.Context, provider *cluster.Provider, o options) s
 	}
 	if _, err := readyNode(ctx, client, healthWait); err != nil {
 		return err.Error()
+	}
+	if d, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Get(ctx, dnsName, metav1.GetOptions{}); err != nil {
+		return "it runs no CoreDNS"
+	} else if img := d.Spec.Template.Spec.Containers[0].Image; img != o.dnsImage {
+		return fmt.Sprintf("its CoreDNS runs %s, not %s", img, o.dnsImage)
 	}
 	want := stamp(o.image)
 	cm, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, stampName, metav1.GetOptions{})

@@ -44,19 +44,8 @@ func verifyHandlers(ctx context.Context, client kubernetes.Interface, image stri
 // kernelUnder runs `podprobe file read /proc/version` as a one-shot pod under
 // RuntimeClass handler and returns what it read, from the pod's log.
 func kernelUnder(ctx context.Context, client kubernetes.Interface, image, handler string) (string, error) {
-	grace := int64(0)
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "podsem-verify-" + handler + "-"},
-		Spec: corev1.PodSpec{
-			RuntimeClassName:              &handler,
-			RestartPolicy:                 corev1.RestartPolicyNever,
-			TerminationGracePeriodSeconds: &grace,
-			Containers: []corev1.Container{{
-				Name: "kernel", Image: image, ImagePullPolicy: corev1.PullNever,
-				Args: []string{"file", "read", "/proc/version"},
-			}},
-		},
-	}
+	pod := oneShot("podsem-verify-"+handler+"-", image, "file", "read", "/proc/version")
+	pod.Spec.RuntimeClassName = &handler
 	raw, err := runOnce(ctx, client, metav1.NamespaceDefault, pod)
 	if err != nil {
 		return "", err
