@@ -41,7 +41,7 @@ kind-up: node-image $(BIN)/cluster ## a Ready kind cluster "podsem" with Runtime
 	@hack/build-podprobe-image.sh >/dev/null
 	@$(TIMED) "kind cluster $(CLUSTER_NAME)" $(BIN)/cluster up --name $(CLUSTER_NAME) \
 		--image "$$(hack/node-image-tag.sh)" --kubeconfig $(KIND_KUBECONFIG) \
-		--load "$$(cat $(BIN)/podprobe.image)" --load podsem/podprobe:latest
+		--load "$$(cat $(BIN)/podprobe.image)" --load podsem/podprobe:latest --dns-image "$$(hack/build-coredns.sh)"
 
 .PHONY: kind-down
 kind-down: $(BIN)/cluster ## delete the kind cluster

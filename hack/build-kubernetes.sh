@@ -3,11 +3,17 @@
 # version pinned in go.mod, into $CACHE/kubernetes/<version>/. Skips when cached.
 source "$(dirname "$0")/lib.sh"
 
-BINARIES=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler)
+BINARIES=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
 
 version=$(gomod_version k8s.io/kubernetes)
 out=$CACHE/kubernetes/$version
-if [ -f "$out/.complete" ]; then
+# cached: the entry is complete and has every binary (the list grows).
+cached() {
+	local b
+	[ -f "$out/.complete" ] || return 1
+	for b in "${BINARIES[@]}"; do [ -x "$out/$b" ] || return 1; done
+}
+if cached; then
 	log "kubernetes $version binaries: cached in $out"
 	exit 0
 fi

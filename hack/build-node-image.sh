@@ -21,6 +21,7 @@ rootfs=$!
 "$ROOT/hack/build-kubernetes.sh"
 "$ROOT/hack/build-runtime.sh"
 "$ROOT/hack/build-gvisor.sh"
+"$ROOT/hack/build-kube-router.sh"
 if ! wait "$rootfs"; then
 	cat "$CACHE/work/rootfs.log" >&2
 	die "building the node rootfs failed (log: $CACHE/work/rootfs.log)"
@@ -43,6 +44,7 @@ cp -al "$CACHE/kubernetes/$version" "$ctx/bin/kubernetes"
 cp -al "$CACHE/containerd/$(kind_pin CONTAINERD_VERSION)" "$ctx/bin/containerd"
 cp -al "$CACHE/runc/$(kind_pin RUNC_VERSION)" "$ctx/bin/runc"
 cp -al "$CACHE/crictl/$(kind_pin CRICTL_VERSION)" "$ctx/bin/crictl"
+cp -al "$CACHE/kube-router/$("$ROOT/hack/build-kube-router.sh" --version)" "$ctx/bin/kube-router"
 rm -f "$ctx"/bin/*/.complete
 step "compile the fault injector (images/faults)" env CGO_ENABLED=0 go -C "$ROOT" build -trimpath -ldflags "-s -w" \
 	-o "$ctx/bin/faults/podsem-fault" ./images/faults/cmd/podsem-fault

@@ -17,7 +17,7 @@ hash=$(
 		echo "gvisor-shim $("$ROOT/hack/build-gvisor.sh" --shim-wanted)"
 		go list -deps -f '{{with .Module}}{{.Path}} {{.Version}}{{end}}' ./images/faults/... ./images/gvisor/... | LC_ALL=C sort -u
 		files_digest images/kind-node images/faults images/gvisor hack/lib.sh hack/node-image-tag.sh hack/docker \
-			hack/build-{kubernetes,runtime,rootfs,control-plane,gvisor,node-image}.sh
+			hack/build-{kubernetes,runtime,rootfs,control-plane,gvisor,kube-router,node-image}.sh
 	} | sha256sum | cut -c1-12
 )
 echo "podsem/kind-node:$version-$hash"

@@ -43,6 +43,7 @@ var Entries = []Entry{
 	{"NET-05", "network", Required, "another pod does not share the network: its 127.0.0.1 does not reach the server, and its IP differs"},
 	{"NET-06", "network", Required, "port-forward enters the pod's network namespace: a server bound only to 127.0.0.1 in one container is reached through the API server's portforward subresource, payload both ways"},
 	{"NET-07", "network", Required, "a pod sysctl of the network namespace (net.ipv4.ip_local_port_range) holds in every container: their ephemeral ports come from it; another pod keeps its own"},
+	{"NET-08", "network", Optional, "a NetworkPolicy selecting the pod governs every container alike: allowed ports reachable, others blocked, egress denied for all; localhost between containers unaffected"},
 
 	{"IPC-01", "ipc", Required, "a SysV message queue created by one container is opened by key in another, and messages pass intact both ways"},
 	{"IPC-02", "ipc", Required, "a SysV shared-memory segment written by one container is read by another"},

@@ -257,3 +257,10 @@ type Cgroup struct {
 	CPUQuotaUs       *int64 `json:"cpu_quota_us"`
 	CPUPeriodUs      *int64 `json:"cpu_period_us"`
 }
+
+// Resolve is `podprobe resolve`'s answer.
+type Resolve struct {
+	Name     string   `json:"name"`
+	Addrs    []string `json:"addrs"`
+	NotFound bool     `json:"not_found"`
+}

@@ -1,7 +1,7 @@
 // Command cluster creates, checks, loads and deletes podsem's kind cluster through
 // kind's Go library (sigs.k8s.io/kind/pkg/cluster).
 //
-//	cluster up   --image NODE_IMAGE [--name podsem] [--kubeconfig PATH] [--handlers DIR] [--load IMAGE]...
+//	cluster up   --image NODE_IMAGE --dns-image COREDNS_IMAGE --load PODPROBE_IMAGE [--load IMAGE]... [--name podsem] [--kubeconfig PATH] [--handlers DIR]
 //	cluster down [--name podsem] [--kubeconfig PATH]
 //	cluster load [--name podsem] IMAGE...
 package main
@@ -30,6 +30,8 @@ type options struct {
 	// load are local images put into the nodes after up; the first of them is
 	// also the podprobe image used to verify sandboxed runtime handlers.
 	load []string
+	// dnsImage is the CoreDNS image, loaded too.
+	dnsImage string
 }
 
 func main() {
@@ -45,6 +47,7 @@ func main() {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "bin/kubeconfig", "where to write the cluster's kubeconfig")
 	fs.StringVar(&o.handlers, "handlers", "images/kind-node/files/etc/containerd/conf.d",
 		"directory of the node's containerd runtime-handler drop-ins; each NAME.toml gets a RuntimeClass NAME")
+	fs.StringVar(&o.dnsImage, "dns-image", "", "(up) the local CoreDNS image the cluster runs as its DNS (hack/build-coredns.sh)")
 	fs.Func("load", "(up) a local image to load into the nodes; repeatable", func(v string) error {
 		o.load = append(o.load, v)
 		return nil

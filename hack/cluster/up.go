@@ -46,6 +46,12 @@ func up(ctx context.Context, o options) error {
 	if o.image == "" {
 		return errors.New("cluster up needs --image (the node image; `make node-image` builds it)")
 	}
+	if o.dnsImage == "" {
+		return errors.New("cluster up needs --dns-image (the CoreDNS image; hack/build-coredns.sh builds it)")
+	}
+	if len(o.load) == 0 {
+		return errors.New("cluster up needs --load with the podprobe image (it checks the cluster with it)")
+	}
 	if _, err := docker(10*time.Second, "image", "inspect", "--format", "{{.Id}}", o.image); err != nil {
 		return fmt.Errorf("node image %s is not built: run `make node-image`", o.image)
 	}
@@ -63,13 +69,14 @@ func up(ctx context.Context, o options) error {
 	if slices.Contains(names, o.name) {
 		reason := checkExisting(ctx, provider, o)
 		if reason == "" {
+			if err := confinePods(provider, o.name); err != nil {
+				return err
+			}
 			if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
 				return err
 			}
-			if len(o.load) > 0 {
-				if err := load(o, o.load); err != nil {
-					return err
-				}
+			if err := load(o, append(o.load, o.dnsImage)); err != nil {
+				return err
 			}
 			logf("cluster %s is up to date and healthy (checked in %s)", o.name, time.Since(start).Round(time.Millisecond))
 			printUse(o)
@@ -107,17 +114,32 @@ func up(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	if err := confinePods(provider, o.name); err != nil {
+		return err
+	}
+	if err := grantNodeAgents(ctx, client); err != nil {
+		return err
+	}
 	if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
 		return err
 	}
-	if len(o.load) > 0 {
-		if err := load(o, o.load); err != nil {
-			return err
-		}
-		// Once per cluster: sandboxed handlers really run their sandbox.
-		if err := verifyHandlers(ctx, client, o.load[0], handlers); err != nil {
-			return err
-		}
+	if err := load(o, append(o.load, o.dnsImage)); err != nil {
+		return err
+	}
+	dns, err := readKubeletDNS(node.Name)
+	if err != nil {
+		return err
+	}
+	if err := deployDNS(ctx, client, o.dnsImage, dns); err != nil {
+		return err
+	}
+	// Once per cluster: sandboxed handlers really run their sandbox, and the
+	// network does what it must (Services, DNS, confinement, NetworkPolicy).
+	if err := verifyHandlers(ctx, client, o.load[0], handlers); err != nil {
+		return err
+	}
+	if err := verifyNetwork(ctx, client, o.load[0], dns); err != nil {
+		return err
 	}
 	// Last: a cluster whose setup failed half-way carries no stamp and is
 	// recreated by the next run.
@@ -148,6 +170,13 @@ func checkExisting(ctx context.Context, provider *cluster.Provider, o options) s
 		if fields[1] != "true" {
 			return fmt.Sprintf("node %s is not running", n)
 		}
+		// The node agents were verified when the cluster was made; they must
+		// still be running.
+		for _, unit := range []string{"kube-router", "kube-proxy"} {
+			if state, _ := docker(10*time.Second, "exec", n.String(), "systemctl", "is-active", unit); strings.TrimSpace(state) != "active" {
+				return fmt.Sprintf("%s is %q on node %s, not active", unit, strings.TrimSpace(state), n)
+			}
+		}
 	}
 	if err := provider.ExportKubeConfig(o.name, o.kubeconfig, false); err != nil {
 		return "its kubeconfig cannot be exported"
@@ -158,6 +187,11 @@ func checkExisting(ctx context.Context, provider *cluster.Provider, o options) s
 	}
 	if _, err := readyNode(ctx, client, healthWait); err != nil {
 		return err.Error()
+	}
+	if d, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Get(ctx, dnsName, metav1.GetOptions{}); err != nil {
+		return "it runs no CoreDNS"
+	} else if img := d.Spec.Template.Spec.Containers[0].Image; img != o.dnsImage {
+		return fmt.Sprintf("its CoreDNS runs %s, not %s", img, o.dnsImage)
 	}
 	want := stamp(o.image)
 	cm, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, stampName, metav1.GetOptions{})

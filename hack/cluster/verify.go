@@ -44,51 +44,11 @@ func verifyHandlers(ctx context.Context, client kubernetes.Interface, image stri
 // kernelUnder runs `podprobe file read /proc/version` as a one-shot pod under
 // RuntimeClass handler and returns what it read, from the pod's log.
 func kernelUnder(ctx context.Context, client kubernetes.Interface, image, handler string) (string, error) {
-	ns := metav1.NamespaceDefault
-	grace := int64(0)
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "podsem-verify-" + handler + "-"},
-		Spec: corev1.PodSpec{
-			RuntimeClassName:              &handler,
-			RestartPolicy:                 corev1.RestartPolicyNever,
-			TerminationGracePeriodSeconds: &grace,
-			Containers: []corev1.Container{{
-				Name: "kernel", Image: image, ImagePullPolicy: corev1.PullNever,
-				Args: []string{"file", "read", "/proc/version"},
-			}},
-		},
-	}
-	// A cluster just created has no default ServiceAccount yet, and admission
-	// refuses pods until it has.
-	var created *corev1.Pod
-	deadline := time.Now().Add(verifyTimeout)
-	for {
-		var err error
-		created, err = client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
-		if err == nil {
-			break
-		}
-		if !strings.Contains(err.Error(), "serviceaccount") || time.Now().After(deadline) {
-			return "", fmt.Errorf("creating the check pod: %w", err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	defer func() {
-		_ = client.CoreV1().Pods(ns).Delete(context.WithoutCancel(ctx), created.Name, metav1.DeleteOptions{GracePeriodSeconds: &grace})
-	}()
-	for {
-		p, err := client.CoreV1().Pods(ns).Get(ctx, created.Name, metav1.GetOptions{})
-		if err == nil && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed) {
-			break
-		}
-		if time.Now().After(deadline) {
-			return "", fmt.Errorf("check pod %s did not finish within %s", created.Name, verifyTimeout)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	raw, err := client.CoreV1().Pods(ns).GetLogs(created.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+	pod := oneShot("podsem-verify-"+handler+"-", image, "file", "read", "/proc/version")
+	pod.Spec.RuntimeClassName = &handler
+	raw, err := runOnce(ctx, client, metav1.NamespaceDefault, pod)
 	if err != nil {
-		return "", fmt.Errorf("reading the check pod's log: %w", err)
+		return "", err
 	}
 	var read struct {
 		Content string `json:"content"`
@@ -97,4 +57,64 @@ func kernelUnder(ctx context.Context, client kubernetes.Interface, image, handle
 		return "", fmt.Errorf("the check pod printed %q, not podprobe's file read", raw)
 	}
 	return strings.TrimSpace(read.Content), nil
+}
+
+// runOnce creates a one-shot pod, waits (up to verifyTimeout) for it to end,
+// deletes it, and returns its log.
+func runOnce(ctx context.Context, client kubernetes.Interface, ns string, pod *corev1.Pod) ([]byte, error) {
+	created, err := createPod(ctx, client, ns, pod)
+	if err != nil {
+		return nil, err
+	}
+	grace := int64(0)
+	defer func() {
+		_ = client.CoreV1().Pods(ns).Delete(context.WithoutCancel(ctx), created.Name, metav1.DeleteOptions{GracePeriodSeconds: &grace})
+	}()
+	deadline := time.Now().Add(verifyTimeout)
+	for {
+		p, err := client.CoreV1().Pods(ns).Get(ctx, created.Name, metav1.GetOptions{})
+		if err == nil && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed) {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("check pod %s/%s did not finish within %s", ns, created.Name, verifyTimeout)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	raw, err := client.CoreV1().Pods(ns).GetLogs(created.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading check pod %s/%s's log: %w", ns, created.Name, err)
+	}
+	return raw, nil
+}
+
+// createPod creates pod in ns. A namespace just created has no default
+// ServiceAccount yet, and admission refuses pods until it has.
+func createPod(ctx context.Context, client kubernetes.Interface, ns string, pod *corev1.Pod) (*corev1.Pod, error) {
+	deadline := time.Now().Add(verifyTimeout)
+	for {
+		created, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+		if err == nil {
+			return created, nil
+		}
+		if !strings.Contains(err.Error(), "serviceaccount") || time.Now().After(deadline) {
+			return nil, fmt.Errorf("creating check pod %s/%s%s: %w", ns, pod.GenerateName, pod.Name, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// podIP waits (up to verifyTimeout) for a pod to run and returns its IP.
+func podIP(ctx context.Context, client kubernetes.Interface, ns, name string) (string, error) {
+	deadline := time.Now().Add(verifyTimeout)
+	for {
+		p, err := client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil && p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" {
+			return p.Status.PodIP, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return "", fmt.Errorf("pod %s/%s is not running with an IP within %s", ns, name, verifyTimeout)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }

@@ -4,18 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -70,10 +66,6 @@ func run(ctx context.Context, o options) (string, error) {
 		return "", err
 	}
 
-	apiEnv, err := apiServerEnv(ctx, client)
-	if err != nil {
-		return "", err
-	}
 	name := "podsem-" + plugin.SonobuoyConfig.PluginName + "-" + randomSuffix()
 	profileMap, profileVolume, profileMount, err := o.judging.apply(plugin, rbac.ServiceAccount.Namespace, name+"-profile")
 	if err != nil {
@@ -81,7 +73,6 @@ func run(ctx context.Context, o options) (string, error) {
 	}
 	pod := runnerPod(plugin, rbac, name)
 	c := &pod.Spec.Containers[len(pod.Spec.Containers)-1]
-	c.Env = append(c.Env, apiEnv...)
 	ns := pod.Namespace
 	hostDir := pod.Spec.Volumes[len(pod.Spec.Volumes)-1].HostPath.Path
 	if profileMap != nil {
@@ -335,41 +326,4 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
-}
-
-// apiServerEnv points in-cluster clients at the API server itself when the
-// cluster has no kube-proxy (podsem's kind cluster runs without one: its image
-// would have to be pulled): nothing then routes the kubernetes Service's
-// ClusterIP inside the node, and a connection to it would leave the node by its
-// default route. The variables override the Service's, which the kubelet puts in
-// every container and rest.InClusterConfig reads. With a kube-proxy, it returns none.
-func apiServerEnv(ctx context.Context, client kubernetes.Interface) ([]corev1.EnvVar, error) {
-	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	_, err := client.AppsV1().DaemonSets(metav1.NamespaceSystem).Get(ctx, "kube-proxy", metav1.GetOptions{})
-	if err == nil {
-		return nil, nil
-	}
-	if !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("looking for kube-proxy: %v", firstLine(err.Error()))
-	}
-	list, err := client.DiscoveryV1().EndpointSlices(metav1.NamespaceDefault).List(ctx, metav1.ListOptions{
-		LabelSelector: discoveryv1.LabelServiceName + "=kubernetes",
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading the API server's endpoints: %v", firstLine(err.Error()))
-	}
-	for _, es := range list.Items {
-		if es.AddressType != discoveryv1.AddressTypeIPv4 || len(es.Ports) == 0 || es.Ports[0].Port == nil {
-			continue
-		}
-		for _, ep := range es.Endpoints {
-			if len(ep.Addresses) > 0 && (ep.Conditions.Ready == nil || *ep.Conditions.Ready) {
-				host, port := ep.Addresses[0], strconv.Itoa(int(*es.Ports[0].Port))
-				logf("no kube-proxy: the pod reaches the API server at %s:%s, not through the kubernetes Service", host, port)
-				return []corev1.EnvVar{{Name: "KUBERNETES_SERVICE_HOST", Value: host}, {Name: "KUBERNETES_SERVICE_PORT", Value: port}}, nil
-			}
-		}
-	}
-	return nil, errors.New("no kube-proxy, and the kubernetes Service has no ready IPv4 endpoint: a pod could not reach the API server")
 }

@@ -67,7 +67,7 @@ var All = []Fault{
 	{
 		Name:     "net-private",
 		Breaks:   "app containers get a network namespace of their own (loopback up, no pod interface) instead of joining the sandbox's",
-		MustFail: []string{"NET-01", "NET-02", "NET-03", "NET-04"},
+		MustFail: []string{"NET-01", "NET-02", "NET-03", "NET-04", "NET-08"},
 		MayFail: map[string]string{
 			"NET-06":  "port-forward enters the sandbox's network namespace, and container a's server listens in one of its own",
 			"SBX-05":  "the containers are in no one network namespace, before or after the sandbox is rebuilt",
@@ -240,6 +240,7 @@ var All = []Fault{
 		MustFail: []string{"NET-03", "NET-05"},
 		MayFail: map[string]string{
 			"NET-06":  "container a's server listens in the node's network namespace, not the sandbox's that port-forward enters",
+			"NET-08":  "the servers listen in the node's network namespace, not at the pod IP the client dials",
 			"SBX-05":  "the containers are in the node's network namespace, not the sandbox's",
 			"SBX-06":  "the containers are in the node's network namespace, which carries no pod IP",
 			"SBX-07":  "the containers are in the node's network namespace, which carries no pod IP",

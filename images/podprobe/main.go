@@ -24,6 +24,7 @@ import (
 	"github.com/podsem/podsem/images/podprobe/ps"
 	"github.com/podsem/podsem/images/podprobe/rawsocket"
 	"github.com/podsem/podsem/images/podprobe/report"
+	"github.com/podsem/podsem/images/podprobe/resolve"
 	"github.com/podsem/podsem/images/podprobe/rootread"
 	"github.com/podsem/podsem/images/podprobe/sandbox"
 	"github.com/podsem/podsem/images/podprobe/sendsignal"
@@ -42,6 +43,7 @@ var commands = cli.Register(
 	addrs.Command,
 	serve.Command,
 	dial.Command,
+	resolve.Command,
 	bind.Command,
 	rawsocket.Command,
 	sysvmsg.Command,

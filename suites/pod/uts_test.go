@@ -3,10 +3,14 @@ package pod
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 	admissionapi "k8s.io/pod-security-admission/api"
 
@@ -22,6 +26,9 @@ var _ = ginkgo.Describe("uts", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() 
 	ginkgo.BeforeAll(func(ctx context.Context) {
 		started := pods.Start(ctx, f, pods.Load("pair"), pods.Load("single"), pods.Load("uts-named"), pods.Load("uts-fqdn"))
 		pair, other, named, fqdn = started[0], started[1], started[2], started[3]
+		// The headless Service of uts-named's and uts-fqdn's subdomain, which
+		// gives each pod's FQDN a DNS record where the cluster serves DNS.
+		headlessService(ctx, f, named.Spec.Subdomain, named.Labels)
 	})
 
 	spec.It("UTS-02", func(ctx context.Context) {
@@ -32,6 +39,7 @@ var _ = ginkgo.Describe("uts", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() 
 		fa, fb := hostsFQDN(ctx, f, named, "a"), hostsFQDN(ctx, f, named, "b")
 		gomega.Expect(fa).To(gomega.HavePrefix(want), "container a's /etc/hosts gives the pod IP the FQDN %s<cluster domain>", want)
 		gomega.Expect(fb).To(gomega.Equal(fa), "container b's FQDN is a's")
+		fqdnResolves(ctx, f, named, fa)
 	})
 
 	spec.It("UTS-03", func(ctx context.Context) {
@@ -40,6 +48,7 @@ var _ = ginkgo.Describe("uts", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() 
 		gomega.Expect(a.Hostname).To(gomega.HavePrefix(want), "with setHostnameAsFQDN, container a's kernel hostname is the FQDN")
 		gomega.Expect(a.Hostname).To(gomega.Equal(hostsFQDN(ctx, f, fqdn, "a")), "the FQDN /etc/hosts gives the pod IP")
 		gomega.Expect(b.Hostname).To(gomega.Equal(a.Hostname), "container b's hostname is the same FQDN")
+		fqdnResolves(ctx, f, fqdn, a.Hostname)
 	})
 
 	spec.It("UTS-04", func(ctx context.Context) {
@@ -105,4 +114,52 @@ func hostsFQDN(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, cont
 	}
 	e2eframework.Failf("container %s's /etc/hosts has no entry for pod IP %v:\n%s", container, ips, hosts.Content)
 	return ""
+}
+
+// dnsTimeout bounds how long a pod's new DNS record may take to be served:
+// CoreDNS learns a headless Service's endpoints through a watch.
+const dnsTimeout = 15 * time.Second
+
+// headlessService creates a headless Service name selecting the pods of labels.
+func headlessService(ctx context.Context, f *e2eframework.Framework, name string, labels map[string]string) {
+	ginkgo.GinkgoHelper()
+	svc := &v1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1.ServiceSpec{
+			ClusterIP: v1.ClusterIPNone,
+			Selector:  map[string]string{"podsem-subdomain": labels["podsem-subdomain"]},
+			Ports:     []v1.ServicePort{{Port: 80}},
+		},
+	}
+	_, err := f.ClientSet.CoreV1().Services(f.Namespace.Name).Create(ctx, svc, metav1.CreateOptions{})
+	e2eframework.ExpectNoError(err, "creating the headless Service %s", name)
+}
+
+// fqdnResolves is the DNS leg of UTS-02/03: where the cluster serves DNS
+// (kubernetes.default resolves), the pod's FQDN resolves from every
+// container to the pod's IP. Where it does not, the leg is skipped, saying so
+// in the report; the rest of the spec still judges.
+func fqdnResolves(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, fqdn string) {
+	ginkgo.GinkgoHelper()
+	r := probe.Run(ctx, f, pod, "a", "resolve", "kubernetes.default")
+	if !r.OK() {
+		ginkgo.AddReportEntry("DNS leg skipped", fmt.Sprintf("the cluster serves no DNS to pod %s: kubernetes.default does not resolve (%s); the FQDN %s is proven from /etc/hosts and the kernel hostname only", pod.Name, r.Describe(), fqdn))
+		return
+	}
+	name := strings.TrimSuffix(fqdn, ".")
+	ips := pods.IPs(pod)
+	gomega.Expect(ips).NotTo(gomega.BeEmpty(), "pod %s has an IP", pod.Name)
+	for _, c := range []string{"a", "b"} {
+		var last probe.Resolve
+		deadline := time.Now().Add(dnsTimeout)
+		for {
+			last = probe.Resolve{}
+			probe.Run(ctx, f, pod, c, "resolve", name).Decode(&last)
+			if slices.Contains(last.Addrs, ips[0]) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		gomega.Expect(last.Addrs).To(gomega.ContainElement(ips[0]), "the cluster's DNS resolves the pod's FQDN %s, from container %s, to the pod's IP %s (within %s)", name, c, ips[0], dnsTimeout)
+	}
 }

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	"sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/yaml"
+)
+
+// outsideAddrs are dials that must never leave the machine: addresses of
+// no network of the cluster's (TEST-NET-1 and TEST-NET-2).
+var outsideAddrs = []string{"192.0.2.1:80", "198.51.100.1:443"}
+
+// kubernetesService is the kubernetes Service's ClusterIP and port in
+// kind's default Service subnet; an HTTP request to it gets the API server's
+// TLS listener's answer to plain HTTP.
+const (
+	kubernetesService = "10.96.0.1:443"
+	plainHTTPAnswer   = "HTTP/1.0 400 Bad Request"
+)
+
+// podSubnet is the cluster's pod subnet, as kind-config.yaml gives it.
+func podSubnet() (string, error) {
+	var c v1alpha4.Cluster
+	if err := yaml.Unmarshal(kindConfig, &c); err != nil {
+		return "", fmt.Errorf("reading kind-config.yaml: %w", err)
+	}
+	if c.Networking.PodSubnet == "" {
+		return "", fmt.Errorf("kind-config.yaml names no networking.podSubnet")
+	}
+	return c.Networking.PodSubnet, nil
+}
+
+// confinePods keeps every node's pod traffic on this machine
+// (podsem-confine-pods, in the node image): on every up, since a node that
+// docker restarted has lost its rules.
+func confinePods(provider *cluster.Provider, name string) error {
+	subnet, err := podSubnet()
+	if err != nil {
+		return err
+	}
+	nodes, err := provider.ListNodes(name)
+	if err != nil {
+		return fmt.Errorf("listing the nodes of %s: %w", name, err)
+	}
+	for _, n := range nodes {
+		if out, err := docker(10*time.Second, "exec", n.String(), "podsem-confine-pods", subnet); err != nil {
+			return fmt.Errorf("confining pod traffic on node %s: %s", n, firstLine(strings.TrimSpace(out+" "+err.Error())))
+		}
+	}
+	return nil
+}
+
+// verifyReach proves, with one-shot client pods side by side, that a pod
+// reaches another pod at addr and through Service svc (kube-proxy), that the
+// kubernetes Service leads to the API server, and that dials to outside
+// addresses fail at once with an error from the node, neither answered nor
+// left to time out: nothing leaves the machine.
+func verifyReach(ctx context.Context, client kubernetes.Interface, image, addr string, svc *corev1.Service) error {
+	start := time.Now()
+	type check struct {
+		addr, payload string
+		judge         func(dial) error
+	}
+	reached := func(d dial) error {
+		if d.Result != "ok" || d.Server.Hostname != "server" {
+			return fmt.Errorf("the canary server did not answer: %s %s", d.Result, d.Error)
+		}
+		return nil
+	}
+	checks := []check{
+		{addr: addr, judge: reached},
+		{addr: fmt.Sprintf("%s:%d", svc.Spec.ClusterIP, canaryPort), judge: reached},
+		{addr: kubernetesService, payload: "GET / HTTP/1.0", judge: func(d dial) error {
+			if !strings.HasPrefix(d.Echo, plainHTTPAnswer) {
+				return fmt.Errorf("no answer from the API server (%s %s %q): kube-proxy is not running or not programming the node (docker exec <node> journalctl -u kube-proxy)", d.Result, d.Error, d.Echo)
+			}
+			return nil
+		}},
+	}
+	for _, a := range outsideAddrs {
+		checks = append(checks, check{addr: a, judge: func(d dial) error {
+			if d.Result == "ok" || d.Result == "timeout" || d.Result == "mismatch" {
+				return fmt.Errorf("pod traffic can leave the machine: the dial ended %q (%s), not refused at once by the node (podsem-confine-pods)", d.Result, d.Error)
+			}
+			return nil
+		}})
+	}
+	errs := make([]error, len(checks))
+	var wg sync.WaitGroup
+	for i, c := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var flags []string
+			if c.payload != "" {
+				flags = []string{"--payload", c.payload}
+			}
+			d, err := dialOnce(ctx, client, canaryNamespace, image, c.addr, flags...)
+			if err == nil {
+				err = c.judge(d)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("network check, a pod dialling %s: %w", c.addr, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	logf("network verified: pods reach pods, a ClusterIP Service and the kubernetes Service (%s); dials to %s are refused at once by the node (checked in %s)",
+		kubernetesService, strings.Join(outsideAddrs, ", "), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// createService puts a ClusterIP Service, or a headless one, in front of the
+// canary server.
+func createService(ctx context.Context, client kubernetes.Interface, name string, selector map[string]string, headless bool) (*corev1.Service, error) {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.ServiceSpec{
+			Selector: selector,
+			Ports:    []corev1.ServicePort{{Port: canaryPort, TargetPort: intstr.FromInt32(canaryPort)}},
+		},
+	}
+	if headless {
+		svc.Spec.ClusterIP = corev1.ClusterIPNone
+	}
+	created, err := client.CoreV1().Services(canaryNamespace).Create(ctx, svc, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("network check: creating Service %s/%s: %w", canaryNamespace, svc.Name, err)
+	}
+	return created, nil
+}
