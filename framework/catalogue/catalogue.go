@@ -54,6 +54,7 @@ var Entries = []Entry{
 	{"UTS-03", "uts", Required, "setHostnameAsFQDN makes the kernel hostname the FQDN in every container"},
 	{"UTS-04", "uts", Required, "another pod has its own hostname"},
 	{"UTS-05", "uts", Required, "the containers share one UTS namespace: a hostname set by one container is seen by every other"},
+	{"UTS-06", "uts", Required, "spec.hostnameOverride is the kernel hostname of every container, init containers included"},
 
 	{"FS-01", "filesystem", Required, "root filesystems are isolated: a file one container writes outside volumes is absent in another"},
 	{"FS-02", "filesystem", Required, "an emptyDir is shared at any mount path: writes and later updates by one container are seen by another, both ways"},

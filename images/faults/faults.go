@@ -113,7 +113,7 @@ var All = []Fault{
 	{
 		Name:     "uts-private",
 		Breaks:   "app containers get a UTS namespace of their own, with a hostname that is not the pod's",
-		MustFail: []string{"UTS-01", "UTS-02", "UTS-03", "UTS-05"},
+		MustFail: []string{"UTS-01", "UTS-02", "UTS-03", "UTS-05", "UTS-06"},
 		MayFail: map[string]string{
 			"NET-06": "the server behind the port-forward reports the fault's hostname, not the pod's",
 			"UTS-04": "the other pod's container gets the fault's hostname too, not its pod's name",
@@ -152,6 +152,7 @@ var All = []Fault{
 			"SBX-03":  "init containers leave their evidence in an emptyDir the app container gets a copy of, taken before",
 			"SBX-04":  "the sidecar's evidence travels through an emptyDir",
 			"USER-01": "file ownership is compared through an emptyDir",
+			"UTS-06":  "the init container's hostname reaches the app containers through an emptyDir",
 		},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() {
@@ -279,7 +280,7 @@ var All = []Fault{
 	{
 		Name:     "hostname-fixed",
 		Breaks:   "every pod sandbox gets the same fixed hostname instead of the pod's",
-		MustFail: []string{"UTS-01", "UTS-02", "UTS-03", "UTS-04"},
+		MustFail: []string{"UTS-01", "UTS-02", "UTS-03", "UTS-04", "UTS-06"},
 		MayFail: map[string]string{
 			"NET-06": "the server behind the port-forward reports the fixed hostname, not the pod's",
 			"UTS-05": "the spec first checks that the hostname starts as the pod's name",
