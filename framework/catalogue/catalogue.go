@@ -61,6 +61,7 @@ var Entries = []Entry{
 	{"FS-03", "filesystem", Required, "an emptyDir with medium Memory is one tmpfs, shared the same way"},
 	{"FS-04", "filesystem", Required, "a read-only mount of a shared volume rejects writes while the read-write side's writes show through"},
 	{"FS-05", "filesystem", Required, "the kubelet-managed /etc/hosts and /etc/resolv.conf are identical in every container"},
+	{"FS-06", "filesystem", Required, "an image volume (the podprobe image) mounted in two containers shows the same files, read-only in both"},
 
 	{"PID-01", "pid", Required, "by default each container sees only its own processes, its entrypoint is PID 1, and it cannot signal another container's process"},
 	{"PID-02", "pid", Optional, "with shareProcessNamespace, every container sees every process of the pod, under the same PIDs, and PID 1 is the sandbox's process"},

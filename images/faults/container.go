@@ -508,3 +508,27 @@ func containsAll(set, want []string) bool {
 	}
 	return true
 }
+
+// imageVolumeDir is where containerd's CRI plugin mounts a pod's image volumes
+// (<state dir>/image-volumes/<sandbox>/<image>): a writable snapshot, shared
+// by the pod's containers, which each bind it read-only.
+const imageVolumeDir = "/io.containerd.grpc.v1.cri/image-volumes/"
+
+// WritableImageVolumes turns the container's read-only binds of image volumes
+// into read-write ones: the snapshot under them takes the writes, and every
+// container of the pod sees them.
+func (c *Container) WritableImageVolumes() {
+	for i := range c.Spec.Mounts {
+		m := &c.Spec.Mounts[i]
+		if !strings.Contains(m.Source, imageVolumeDir) {
+			continue
+		}
+		kept := []string{}
+		for _, o := range m.Options {
+			if o != "ro" && o != "rro" && o != "rw" {
+				kept = append(kept, o)
+			}
+		}
+		m.Options = append(kept, "rw")
+	}
+}

@@ -394,6 +394,18 @@ var All = []Fault{
 			return nil
 		},
 	},
+	{
+		Name:     "image-volume-rw",
+		Breaks:   "image volumes are mounted read-write: writes go to the pod's snapshot of the image, seen by every container that mounts it",
+		MustFail: []string{"FS-06"},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() {
+				return nil
+			}
+			c.WritableImageVolumes()
+			return nil
+		},
+	},
 }
 
 // Benign lists the benign handlers, by name: correct configurations the suite

@@ -135,6 +135,27 @@ func TestCgroupSharedDropsLimits(t *testing.T) {
 	}
 }
 
+func TestImageVolumeRWMakesOnlyImageVolumesWritable(t *testing.T) {
+	c := load(t, "t-runc-container")
+	image := "/run/containerd/io.containerd.grpc.v1.cri/image-volumes/f339e6c0fe4b/3c1bd8bd6ef0"
+	c.Spec.Mounts = append(c.Spec.Mounts,
+		specs.Mount{Destination: "/image", Type: "bind", Source: image, Options: []string{"rbind", "rprivate", "ro"}},
+		specs.Mount{Destination: "/handoff-ro", Type: "bind", Source: "/var/lib/kubelet/pods/uid/volumes/kubernetes.io~empty-dir/handoff", Options: []string{"rbind", "rprivate", "ro"}})
+	apply(t, "image-volume-rw", c)
+	for _, m := range c.Spec.Mounts {
+		switch m.Destination {
+		case "/image":
+			if slices.Contains(m.Options, "ro") || !slices.Contains(m.Options, "rw") || !slices.Contains(m.Options, "rbind") {
+				t.Errorf("image volume options %v, want rbind and rw, no ro", m.Options)
+			}
+		case "/handoff-ro":
+			if !slices.Contains(m.Options, "ro") {
+				t.Errorf("a read-only emptyDir mount lost ro: %v", m.Options)
+			}
+		}
+	}
+}
+
 func TestRootfsSharedUsesTheFirstContainersRoot(t *testing.T) {
 	StateDir = t.TempDir()
 	first, second := load(t, "t-runc-container"), load(t, "t-runc-container")
