@@ -81,6 +81,7 @@ var Entries = []Entry{
 
 	{"CG-01", "cgroup", Required, "resources are per container: one exceeding its memory limit is OOM-killed while another keeps running, unrestarted"},
 	{"CG-02", "cgroup", Required, "each container's own cgroup carries that container's CPU and memory limits"},
+	{"CG-03", "cgroup", Optional, "with pod-level resources (spec.resources) the pod's cgroup carries the pod's limits: containers without limits of their own cannot together exceed them; one with its own smaller limit is held to that"},
 
 	{"HOST-01", "host", Optional, "hostNetwork puts every container of the pod in the node's network namespace: the node's addresses, reachable at the node's IP"},
 	{"HOST-02", "host", Optional, "hostIPC puts every container of the pod in the node's IPC namespace: SysV objects are shared with other hostIPC pods, not with ordinary pods"},

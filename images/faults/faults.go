@@ -191,7 +191,7 @@ var All = []Fault{
 	{
 		Name:     "cgroup-shared",
 		Breaks:   "app containers lose their own memory and CPU limits and run under the pod's only",
-		MustFail: []string{"CG-01", "CG-02"},
+		MustFail: []string{"CG-01", "CG-02", "CG-03"},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() {
 				return nil
@@ -404,6 +404,17 @@ var All = []Fault{
 			}
 			c.WritableImageVolumes()
 			return nil
+		},
+	},
+	{
+		Name:     "cgroup-outside-pod",
+		Breaks:   "app containers' cgroups are created beside the pod's cgroup, not in it: each keeps its own limits, the pod's limits bind none of them",
+		MustFail: []string{"CG-03"},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() {
+				return nil
+			}
+			return c.CgroupOutsidePod()
 		},
 	},
 }

@@ -156,6 +156,27 @@ func TestImageVolumeRWMakesOnlyImageVolumesWritable(t *testing.T) {
 	}
 }
 
+func TestCgroupOutsidePodMovesTheContainerBesideThePod(t *testing.T) {
+	for _, tc := range []struct{ driver, path, want string }{
+		{"systemd", "kubelet-kubepods-besteffort-pod9a0f2687_61e4_4e7b_bd51_4febaf4d4ee4.slice:cri-containerd:621f5b2f85aa",
+			"kubelet-kubepods-besteffort.slice:cri-containerd:621f5b2f85aa"},
+		{"cgroupfs", "/kubelet/kubepods/burstable/pod9a0f2687-61e4-4e7b-bd51-4febaf4d4ee4/621f5b2f85aa",
+			"/kubelet/kubepods/burstable/621f5b2f85aa"},
+	} {
+		c := load(t, "t-runc-container")
+		c.Spec.Linux.CgroupsPath = tc.path
+		apply(t, "cgroup-outside-pod", c)
+		if c.Spec.Linux.CgroupsPath != tc.want {
+			t.Errorf("%s: cgroupsPath %q, want %q", tc.driver, c.Spec.Linux.CgroupsPath, tc.want)
+		}
+	}
+	c := load(t, "t-runc-container")
+	c.Spec.Linux.CgroupsPath = "/621f5b2f85aa"
+	if err := c.CgroupOutsidePod(); err == nil {
+		t.Error("a container cgroup with no pod cgroup above it is moved without an error")
+	}
+}
+
 func TestRootfsSharedUsesTheFirstContainersRoot(t *testing.T) {
 	StateDir = t.TempDir()
 	first, second := load(t, "t-runc-container"), load(t, "t-runc-container")
