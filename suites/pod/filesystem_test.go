@@ -141,22 +141,11 @@ var _ = ginkgo.Describe("filesystem", ginkgo.Ordered, ginkgo.ContinueOnFailure, 
 		}
 		gomega.Expect(seen["b"].Inode).To(gomega.Equal(seen["a"].Inode), "containers a and b see one file: the same inode at %s and %s", imageA, imageB)
 
-		// Read-only in both (whatever the mount says: the writes decide), and
-		// nothing written shows in the other.
-		for _, m := range []struct{ container, path, other, otherPath string }{{"a", imageA, "b", imageB}, {"b", imageB, "a", imageA}} {
-			name := spec.Token("fs06")
-			r := probe.Run(ctx, f, p, m.container, "file", "write", m.path+"/"+name, "x")
+		// Read-only in both, whatever the mounts ask for: the writes decide.
+		for _, m := range []struct{ container, path string }{{"a", imageA}, {"b", imageB}} {
+			r := probe.Run(ctx, f, p, m.container, "file", "write", m.path+"/"+spec.Token("fs06"), "x")
 			gomega.Expect(r.OK()).To(gomega.BeFalse(), "a write to the image volume at %s in container %s must fail: %s", m.path, m.container, r.Describe())
 			gomega.Expect(r.Errno).To(gomega.Equal("EROFS"), r.Describe())
-			var st probe.File
-			probe.Into(ctx, f, p, m.other, &st, "file", "stat", m.otherPath+"/"+name)
-			gomega.Expect(st.Exists).To(gomega.BeFalse(), "container %s's rejected file does not appear in container %s", m.container, m.other)
-		}
-		for _, m := range []struct{ container, path string }{{"a", imageA}, {"b", imageB}} {
-			var mounts probe.Mounts
-			probe.Into(ctx, f, p, m.container, &mounts, "mounts")
-			mount, ok := mounts.At(m.path)
-			gomega.Expect(ok).To(gomega.BeTrue(), "container %s has a mount at %s: %+v", m.container, m.path, mount)
 		}
 	})
 })
