@@ -57,12 +57,14 @@ var Entries = []Entry{
 	{"UTS-03", "uts", Required, "setHostnameAsFQDN makes the kernel hostname the FQDN in every container"},
 	{"UTS-04", "uts", Required, "another pod has its own hostname"},
 	{"UTS-05", "uts", Required, "the containers share one UTS namespace: a hostname set by one container is seen by every other"},
+	{"UTS-06", "uts", Required, "spec.hostnameOverride is the kernel hostname of every container, init containers included"},
 
 	{"FS-01", "filesystem", Required, "root filesystems are isolated: a file one container writes outside volumes is absent in another"},
 	{"FS-02", "filesystem", Required, "an emptyDir is shared at any mount path: writes and later updates by one container are seen by another, both ways"},
 	{"FS-03", "filesystem", Required, "an emptyDir with medium Memory is one tmpfs, shared the same way"},
 	{"FS-04", "filesystem", Required, "a read-only mount of a shared volume rejects writes while the read-write side's writes show through"},
 	{"FS-05", "filesystem", Required, "the kubelet-managed /etc/hosts and /etc/resolv.conf are identical in every container"},
+	{"FS-06", "filesystem", Required, "an image volume (the podprobe image) mounted in two containers shows the same files, read-only in both"},
 
 	{"PID-01", "pid", Required, "by default each container sees only its own processes, its entrypoint is PID 1, and it cannot signal another container's process"},
 	{"PID-02", "pid", Optional, "with shareProcessNamespace, every container sees every process of the pod, under the same PIDs, and PID 1 is the sandbox's process"},
@@ -83,6 +85,7 @@ var Entries = []Entry{
 
 	{"CG-01", "cgroup", Required, "resources are per container: one exceeding its memory limit is OOM-killed while another keeps running, unrestarted"},
 	{"CG-02", "cgroup", Required, "each container's own cgroup carries that container's CPU and memory limits"},
+	{"CG-03", "cgroup", Optional, "with pod-level resources (spec.resources) the pod's cgroup carries the pod's limits: containers without limits of their own cannot together exceed them; one with its own smaller limit is held to that"},
 
 	{"HOST-01", "host", Optional, "hostNetwork puts every container of the pod in the node's network namespace: the node's addresses, reachable at the node's IP"},
 	{"HOST-02", "host", Optional, "hostIPC puts every container of the pod in the node's IPC namespace: SysV objects are shared with other hostIPC pods, not with ordinary pods"},

@@ -36,6 +36,14 @@ type Hold struct {
 	Listening string `json:"listening"`
 }
 
+// PodCgroup is `podprobe sandbox cgroup`: the pod's own cgroup on the node,
+// Path relative to the node's cgroup root (v1: the memory hierarchy's).
+type PodCgroup struct {
+	PodUID string `json:"pod_uid"`
+	Cgroup
+	Candidates []string `json:"candidates"`
+}
+
 // Reports is `podprobe report list`.
 type Reports struct {
 	Records []Report `json:"records"`

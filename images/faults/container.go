@@ -594,3 +594,55 @@ func (c *Container) ShareUserWithinPod() error {
 	}
 	return nil
 }
+
+// imageVolumeDir is where containerd's CRI plugin mounts a pod's image volumes
+// (<state dir>/image-volumes/<sandbox>/<image>): a writable snapshot, shared
+// by the pod's containers, which each bind it read-only.
+const imageVolumeDir = "/io.containerd.grpc.v1.cri/image-volumes/"
+
+// WritableImageVolumes turns the container's read-only binds of image volumes
+// into read-write ones: the snapshot under them takes the writes, and every
+// container of the pod sees them.
+func (c *Container) WritableImageVolumes() {
+	for i := range c.Spec.Mounts {
+		m := &c.Spec.Mounts[i]
+		if !strings.Contains(m.Source, imageVolumeDir) {
+			continue
+		}
+		kept := []string{}
+		for _, o := range m.Options {
+			if o != "ro" && o != "rro" && o != "rw" {
+				kept = append(kept, o)
+			}
+		}
+		m.Options = append(kept, "rw")
+	}
+}
+
+// CgroupOutsidePod moves the container's cgroup out of the pod's, to a
+// sibling of the pod's cgroup under the same parent (the QoS class's): the
+// container keeps its own limits, and the pod's no longer bind it. Both
+// forms of cgroupsPath: cgroupfs' path (/kubepods/burstable/pod<UID>/<ID>)
+// and systemd's slice:prefix:name (kubepods-burstable-pod<UID>.slice:cri-containerd:<ID>).
+func (c *Container) CgroupOutsidePod() error {
+	if c.Spec.Linux == nil || c.Spec.Linux.CgroupsPath == "" {
+		return nil
+	}
+	p := c.Spec.Linux.CgroupsPath
+	if slice, rest, ok := strings.Cut(p, ":"); ok {
+		// The parent of slice a-b-c.slice is a-b.slice.
+		name := strings.TrimSuffix(slice, ".slice")
+		i := strings.LastIndex(name, "-")
+		if i <= 0 {
+			return fmt.Errorf("cgroupsPath %q: slice %q has no parent slice", p, slice)
+		}
+		c.Spec.Linux.CgroupsPath = name[:i] + ".slice:" + rest
+		return nil
+	}
+	pod := filepath.Dir(p)
+	if pod == "/" || pod == "." {
+		return fmt.Errorf("cgroupsPath %q: no pod cgroup above the container's", p)
+	}
+	c.Spec.Linux.CgroupsPath = filepath.Join(filepath.Dir(pod), filepath.Base(p))
+	return nil
+}

@@ -115,7 +115,7 @@ var All = []Fault{
 	{
 		Name:     "uts-private",
 		Breaks:   "app containers get a UTS namespace of their own, with a hostname that is not the pod's",
-		MustFail: []string{"UTS-01", "UTS-02", "UTS-03", "UTS-05"},
+		MustFail: []string{"UTS-01", "UTS-02", "UTS-03", "UTS-05", "UTS-06"},
 		MayFail: map[string]string{
 			"NET-06": "the server behind the port-forward reports the fault's hostname, not the pod's",
 			"UTS-04": "the other pod's container gets the fault's hostname too, not its pod's name",
@@ -154,6 +154,7 @@ var All = []Fault{
 			"SBX-03":  "init containers leave their evidence in an emptyDir the app container gets a copy of, taken before",
 			"SBX-04":  "the sidecar's evidence travels through an emptyDir",
 			"USER-01": "file ownership is compared through an emptyDir",
+			"UTS-06":  "the init container's hostname reaches the app containers through an emptyDir",
 		},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() {
@@ -192,7 +193,7 @@ var All = []Fault{
 	{
 		Name:     "cgroup-shared",
 		Breaks:   "app containers lose their own memory and CPU limits and run under the pod's only",
-		MustFail: []string{"CG-01", "CG-02"},
+		MustFail: []string{"CG-01", "CG-02", "CG-03"},
 		Apply: func(c *Container) error {
 			if c.IsSandbox() {
 				return nil
@@ -285,7 +286,7 @@ var All = []Fault{
 	{
 		Name:     "hostname-fixed",
 		Breaks:   "every pod sandbox gets the same fixed hostname instead of the pod's",
-		MustFail: []string{"UTS-01", "UTS-02", "UTS-03", "UTS-04"},
+		MustFail: []string{"UTS-01", "UTS-02", "UTS-03", "UTS-04", "UTS-06"},
 		MayFail: map[string]string{
 			"NET-06": "the server behind the port-forward reports the fixed hostname, not the pod's",
 			"UTS-05": "the spec first checks that the hostname starts as the pod's name",
@@ -440,6 +441,29 @@ var All = []Fault{
 				p.User.UID, p.User.GID = container.Process.User.UID, container.Process.User.GID
 			}
 			return nil
+		},
+	},
+	{
+		Name:     "image-volume-rw",
+		Breaks:   "image volumes are mounted read-write: writes go to the pod's snapshot of the image, seen by every container that mounts it",
+		MustFail: []string{"FS-06"},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() {
+				return nil
+			}
+			c.WritableImageVolumes()
+			return nil
+		},
+	},
+	{
+		Name:     "cgroup-outside-pod",
+		Breaks:   "app containers' cgroups are created beside the pod's cgroup, not in it: each keeps its own limits, the pod's limits bind none of them",
+		MustFail: []string{"CG-03"},
+		Apply: func(c *Container) error {
+			if c.IsSandbox() {
+				return nil
+			}
+			return c.CgroupOutsidePod()
 		},
 	},
 }

@@ -137,6 +137,48 @@ func TestCgroupSharedDropsLimits(t *testing.T) {
 	}
 }
 
+func TestImageVolumeRWMakesOnlyImageVolumesWritable(t *testing.T) {
+	c := load(t, "t-runc-container")
+	image := "/run/containerd/io.containerd.grpc.v1.cri/image-volumes/f339e6c0fe4b/3c1bd8bd6ef0"
+	c.Spec.Mounts = append(c.Spec.Mounts,
+		specs.Mount{Destination: "/image", Type: "bind", Source: image, Options: []string{"rbind", "rprivate", "ro"}},
+		specs.Mount{Destination: "/handoff-ro", Type: "bind", Source: "/var/lib/kubelet/pods/uid/volumes/kubernetes.io~empty-dir/handoff", Options: []string{"rbind", "rprivate", "ro"}})
+	apply(t, "image-volume-rw", c)
+	for _, m := range c.Spec.Mounts {
+		switch m.Destination {
+		case "/image":
+			if slices.Contains(m.Options, "ro") || !slices.Contains(m.Options, "rw") || !slices.Contains(m.Options, "rbind") {
+				t.Errorf("image volume options %v, want rbind and rw, no ro", m.Options)
+			}
+		case "/handoff-ro":
+			if !slices.Contains(m.Options, "ro") {
+				t.Errorf("a read-only emptyDir mount lost ro: %v", m.Options)
+			}
+		}
+	}
+}
+
+func TestCgroupOutsidePodMovesTheContainerBesideThePod(t *testing.T) {
+	for _, tc := range []struct{ driver, path, want string }{
+		{"systemd", "kubelet-kubepods-besteffort-pod9a0f2687_61e4_4e7b_bd51_4febaf4d4ee4.slice:cri-containerd:621f5b2f85aa",
+			"kubelet-kubepods-besteffort.slice:cri-containerd:621f5b2f85aa"},
+		{"cgroupfs", "/kubelet/kubepods/burstable/pod9a0f2687-61e4-4e7b-bd51-4febaf4d4ee4/621f5b2f85aa",
+			"/kubelet/kubepods/burstable/621f5b2f85aa"},
+	} {
+		c := load(t, "t-runc-container")
+		c.Spec.Linux.CgroupsPath = tc.path
+		apply(t, "cgroup-outside-pod", c)
+		if c.Spec.Linux.CgroupsPath != tc.want {
+			t.Errorf("%s: cgroupsPath %q, want %q", tc.driver, c.Spec.Linux.CgroupsPath, tc.want)
+		}
+	}
+	c := load(t, "t-runc-container")
+	c.Spec.Linux.CgroupsPath = "/621f5b2f85aa"
+	if err := c.CgroupOutsidePod(); err == nil {
+		t.Error("a container cgroup with no pod cgroup above it is moved without an error")
+	}
+}
+
 func TestRootfsSharedUsesTheFirstContainersRoot(t *testing.T) {
 	StateDir = t.TempDir()
 	first, second := load(t, "t-runc-container"), load(t, "t-runc-container")

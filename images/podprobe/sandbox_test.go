@@ -15,6 +15,7 @@ func TestSandboxUsageErrors(t *testing.T) {
 		{"sandbox", "find", "not-a-uid", "abcdef012345"},
 		{"sandbox", "kill", "89b233ad-5dd8-47b2-bf07-4ec9097eea25", "containerd://xyz"},
 		{"sandbox", "hold", "1", "0"},
+		{"sandbox", "cgroup", "not-a-uid"},
 	} {
 		if out := run(t, args...); out.code != 2 {
 			t.Errorf("podprobe %v: exit %d, want 2", args, out.code)

@@ -2,12 +2,14 @@ package pod
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 	admissionapi "k8s.io/pod-security-admission/api"
 
@@ -29,8 +31,13 @@ var _ = ginkgo.Describe("filesystem", ginkgo.Ordered, ginkgo.ContinueOnFailure, 
 	// DNS settings of this pod's own, for FS-05 to find in resolv.conf: a
 	// search domain unique to the run and an ndots no default has.
 	searchDomain := spec.Token("fs05") + ".podsem.test"
+	// FS-06's pod is created here, to start beside the other, and awaited in
+	// FS-06: a cluster without image volumes fails or skips FS-06 alone.
+	var image *v1.Pod
+	var imageErr error
 
 	ginkgo.BeforeAll(func(ctx context.Context) {
+		image, imageErr = createEarly(ctx, f, "fs-image", func(*v1.Pod) {})
 		ndots := fs05Ndots
 		pod = pods.StartFixture(ctx, f, "volumes", func(p *v1.Pod) {
 			p.Spec.DNSConfig = &v1.PodDNSConfig{
@@ -105,7 +112,46 @@ var _ = ginkgo.Describe("filesystem", ginkgo.Ordered, ginkgo.ContinueOnFailure, 
 			gomega.Expect(read(ctx, f, pod, "b", path)).To(gomega.Equal(content), "container b's %s is container a's", path)
 		}
 	})
+
+	spec.It("FS-06", func(ctx context.Context) {
+		// An API server without the feature drops the volume and its mounts:
+		// the pod would run without it.
+		if apierrors.IsInvalid(imageErr) || apierrors.IsBadRequest(imageErr) {
+			ginkgo.Skip(fmt.Sprintf("the API server rejects image volumes: the cluster predates the feature (GA in v1.36): %v", imageErr))
+		}
+		e2eframework.ExpectNoError(imageErr, "creating pod fs-image")
+		if !slices.ContainsFunc(image.Spec.Volumes, func(v v1.Volume) bool { return v.Image != nil }) {
+			ginkgo.Skip("the API server dropped the image volume: the cluster predates the feature (GA in v1.36)")
+		}
+		p, err := pods.WaitReady(ctx, f, image.Name, pods.ReadyTimeout)
+		e2eframework.ExpectNoError(err)
+		ginkgo.AddReportEntry("pod "+p.Name, pods.Summary(p), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+
+		// The same files: the image's podprobe binary, the one each container
+		// runs from its own root filesystem, is one file at both mount paths.
+		var own probe.File
+		probe.Into(ctx, f, p, "a", &own, "file", "stat", probe.Binary)
+		seen := map[string]probe.File{}
+		for _, m := range []struct{ container, path string }{{"a", imageA}, {"b", imageB}} {
+			var st probe.File
+			probe.Into(ctx, f, p, m.container, &st, "file", "stat", m.path+probe.Binary)
+			gomega.Expect(st.Exists).To(gomega.BeTrue(), "container %s sees the image's %s at %s", m.container, probe.Binary, m.path)
+			gomega.Expect(st.Size).To(gomega.Equal(own.Size), "container %s's %s%s is the image's binary, %d bytes", m.container, m.path, probe.Binary, own.Size)
+			seen[m.container] = st
+		}
+		gomega.Expect(seen["b"].Inode).To(gomega.Equal(seen["a"].Inode), "containers a and b see one file: the same inode at %s and %s", imageA, imageB)
+
+		// Read-only in both, whatever the mounts ask for: the writes decide.
+		for _, m := range []struct{ container, path string }{{"a", imageA}, {"b", imageB}} {
+			r := probe.Run(ctx, f, p, m.container, "file", "write", m.path+"/"+spec.Token("fs06"), "x")
+			gomega.Expect(r.OK()).To(gomega.BeFalse(), "a write to the image volume at %s in container %s must fail: %s", m.path, m.container, r.Describe())
+			gomega.Expect(r.Errno).To(gomega.Equal("EROFS"), r.Describe())
+		}
+	})
 })
+
+// Mount paths of fs-image's image volume, in container a and in container b.
+const imageA, imageB = "/image", "/opt/podprobe-image"
 
 // sharedBothWays proves a volume mounted at pathA in container a and pathB in b is
 // one directory: a's write and later update reach b, and b's write reaches a.

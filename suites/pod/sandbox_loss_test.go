@@ -140,18 +140,28 @@ var _ = ginkgo.Describe("sandbox: loss of the sandbox", func() {
 // saying so.
 func startNodeHelper(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) *v1.Pod {
 	ginkgo.GinkgoHelper()
-	helper := pods.Load("node-helper")
-	helper.Spec.RuntimeClassName = nil
-	pods.OnNodeOf(pod)(helper)
-	created, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, helper, metav1.CreateOptions{})
-	if apierrors.IsForbidden(err) {
-		ginkgo.Skip(fmt.Sprintf("the cluster forbids privileged pods, and the spec needs one (privileged, hostPID) on the pod's node to kill its sandbox: %v", err))
-	}
-	e2eframework.ExpectNoError(err, "creating the node helper pod %s", helper.Name)
+	created := createNodeHelper(ctx, f, "to kill its sandbox", pods.OnNodeOf(pod))
 	ready, err := pods.WaitReady(ctx, f, created.Name, pods.ReadyTimeout)
 	e2eframework.ExpectNoError(err)
 	ginkgo.AddReportEntry("pod "+ready.Name, pods.Summary(ready), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	return ready
+}
+
+// createNodeHelper creates the node-helper fixture, adjusted by mutate,
+// without waiting for it; why says what the spec needs it for.
+func createNodeHelper(ctx context.Context, f *e2eframework.Framework, why string, mutate ...func(*v1.Pod)) *v1.Pod {
+	ginkgo.GinkgoHelper()
+	helper := pods.Load("node-helper")
+	helper.Spec.RuntimeClassName = nil
+	for _, m := range mutate {
+		m(helper)
+	}
+	created, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, helper, metav1.CreateOptions{})
+	if apierrors.IsForbidden(err) {
+		ginkgo.Skip(fmt.Sprintf("the cluster forbids privileged pods, and the spec needs one (privileged, hostPID) on the pod's node %s: %v", why, err))
+	}
+	e2eframework.ExpectNoError(err, "creating the node helper pod %s", helper.Name)
+	return created
 }
 
 // containerIDs is every container ID in pod's status, comma-separated, as

@@ -10,6 +10,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 	admissionapi "k8s.io/pod-security-admission/api"
@@ -22,8 +23,15 @@ import (
 var _ = ginkgo.Describe("uts", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	f := spec.SharedFramework("uts", admissionapi.LevelBaseline)
 	var pair, other, named, fqdn *v1.Pod
+	// UTS-06's pod is only created here, so that it starts beside the others,
+	// and awaited in UTS-06: an API server or node without the feature fails
+	// or skips UTS-06 alone.
+	var override *v1.Pod
+	var overrideErr error
+	overrideName := spec.Token("uts06")
 
 	ginkgo.BeforeAll(func(ctx context.Context) {
+		override, overrideErr = createEarly(ctx, f, "uts-override", func(p *v1.Pod) { p.Spec.HostnameOverride = &overrideName })
 		started := pods.Start(ctx, f, pods.Load("pair"), pods.Load("single"), pods.Load("uts-named"), pods.Load("uts-fqdn"))
 		pair, other, named, fqdn = started[0], started[1], started[2], started[3]
 		// The headless Service of uts-named's and uts-fqdn's subdomain, which
@@ -58,7 +66,33 @@ var _ = ginkgo.Describe("uts", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() 
 		gomega.Expect(theirs.Hostname).To(gomega.Equal(other.Name), "the other pod's hostname is its own name")
 		gomega.Expect(theirs.Hostname).NotTo(gomega.Equal(mine.Hostname), "and not pod %s's", pair.Name)
 	})
+
+	spec.It("UTS-06", func(ctx context.Context) {
+		// An API server that predates the field rejects it or drops it: the
+		// pod would run with its own name, which is not the semantic.
+		if apierrors.IsInvalid(overrideErr) || apierrors.IsBadRequest(overrideErr) {
+			ginkgo.Skip(fmt.Sprintf("the API server rejects spec.hostnameOverride: the cluster predates the feature (GA in v1.37): %v", overrideErr))
+		}
+		e2eframework.ExpectNoError(overrideErr, "creating pod uts-override")
+		if override.Spec.HostnameOverride == nil {
+			ginkgo.Skip("the API server dropped spec.hostnameOverride: the cluster predates the feature (GA in v1.37)")
+		}
+		gomega.Expect(*override.Spec.HostnameOverride).To(gomega.Equal(overrideName), "the API server kept the pod's spec.hostnameOverride")
+		pod, err := pods.WaitReady(ctx, f, override.Name, pods.ReadyTimeout)
+		e2eframework.ExpectNoError(err)
+		ginkgo.AddReportEntry("pod "+pod.Name, pods.Summary(pod), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+
+		var init probe.Hostname
+		readJSON(ctx, f, pod, "a", utsOverrideInitFile, &init)
+		gomega.Expect(init.Hostname).To(gomega.Equal(overrideName), "the init container's kernel hostname was spec.hostnameOverride, not the pod's name %s or spec.hostname %s", pod.Name, pod.Spec.Hostname)
+		a, b := hostnames(ctx, f, pod)
+		gomega.Expect(a.Hostname).To(gomega.Equal(overrideName), "container a's kernel hostname is spec.hostnameOverride, not the pod's name %s or spec.hostname %s", pod.Name, pod.Spec.Hostname)
+		gomega.Expect(b.Hostname).To(gomega.Equal(overrideName), "and so is container b's")
+	})
 })
+
+// utsOverrideInitFile is where uts-override's init container leaves its hostname.
+const utsOverrideInitFile = "/evidence/init-hostname.json"
 
 var _ = ginkgo.Describe("uts: names set in the pod", func() {
 	// Container a gets CAP_SYS_ADMIN to call sethostname and setdomainname:
@@ -91,6 +125,17 @@ var _ = ginkgo.Describe("uts: names set in the pod", func() {
 		gomega.Expect(seen.Hostname).To(gomega.Equal(name), "container b sees the hostname container a set: one UTS namespace")
 	})
 })
+
+// createEarly creates fixture name, adjusted by mutate, without waiting for it,
+// and returns the pod as the API server created it or its error, for a spec
+// to judge: a field the API server drops or rejects is that spec's skip, and
+// no other spec's failure.
+func createEarly(ctx context.Context, f *e2eframework.Framework, name string, mutate func(*v1.Pod)) (*v1.Pod, error) {
+	ginkgo.GinkgoHelper()
+	pod := pods.Load(name)
+	mutate(pod)
+	return f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, pod, metav1.CreateOptions{})
+}
 
 // hostnames asks containers a and b of pod for their hostname.
 func hostnames(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) (a, b probe.Hostname) {

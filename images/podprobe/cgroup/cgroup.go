@@ -113,11 +113,18 @@ func dirOf(cgroupPath string, list []mounts.Mount, matches func(mounts.Mount) bo
 }
 
 func readV2(path string, list []mounts.Mount) (*Result, error) {
-	res := &Result{Version: 2, Path: path}
 	dir, ok := dirOf(path, list, func(m mounts.Mount) bool { return m.FSType == "cgroup2" })
 	if !ok {
 		dir = cgroupRoot
 	}
+	res, err := ReadV2Dir(dir)
+	res.Path = path
+	return res, err
+}
+
+// ReadV2Dir reads the limits of the cgroup v2 directory dir.
+func ReadV2Dir(dir string) (*Result, error) {
+	res := &Result{Version: 2}
 	if err := res.identify(dir); err != nil {
 		return res, err
 	}
@@ -140,20 +147,29 @@ func readV2(path string, list []mounts.Mount) (*Result, error) {
 }
 
 func readV1(memberships map[string]string, list []mounts.Mount) (*Result, error) {
-	res := &Result{Version: 1, Path: memberships["memory"]}
+	controller := func(name string) string {
+		dir, _ := dirOf(memberships[name], list, func(m mounts.Mount) bool {
+			return m.FSType == "cgroup" && slices.Contains(strings.Split(m.SuperOptions, ","), name)
+		})
+		return dir
+	}
+	res, err := ReadV1Dirs(controller("memory"), controller("cpu"))
+	res.Path = memberships["memory"]
 	if res.Path == "" {
 		res.Path = memberships["cpu"]
 	}
-	controller := func(name string) (string, bool) {
-		return dirOf(memberships[name], list, func(m mounts.Mount) bool {
-			return m.FSType == "cgroup" && slices.Contains(strings.Split(m.SuperOptions, ","), name)
-		})
-	}
-	if dir, ok := controller("memory"); ok {
-		if err := res.identify(dir); err != nil {
+	return res, err
+}
+
+// ReadV1Dirs reads the limits of one cgroup v1 cgroup from its directories in
+// the memory and cpu hierarchies; an empty one is not read.
+func ReadV1Dirs(memoryDir, cpuDir string) (*Result, error) {
+	res := &Result{Version: 1}
+	if memoryDir != "" {
+		if err := res.identify(memoryDir); err != nil {
 			return res, err
 		}
-		s, err := readValue(filepath.Join(dir, "memory.limit_in_bytes"))
+		s, err := readValue(filepath.Join(memoryDir, "memory.limit_in_bytes"))
 		if err != nil {
 			return res, err
 		}
@@ -161,16 +177,16 @@ func readV1(memberships map[string]string, list []mounts.Mount) (*Result, error)
 			res.MemoryLimitBytes = limit
 		}
 	}
-	if dir, ok := controller("cpu"); ok {
-		if s, err := readValue(filepath.Join(dir, "cpu.cfs_quota_us")); err == nil {
+	if cpuDir != "" {
+		if s, err := readValue(filepath.Join(cpuDir, "cpu.cfs_quota_us")); err == nil {
 			if quota := parseInt(s); quota != nil && *quota >= 0 {
 				res.CPUQuotaUs = quota
 			}
 		}
-		if s, err := readValue(filepath.Join(dir, "cpu.cfs_period_us")); err == nil {
+		if s, err := readValue(filepath.Join(cpuDir, "cpu.cfs_period_us")); err == nil {
 			res.CPUPeriodUs = parseInt(s)
 		}
-		if s, err := readValue(filepath.Join(dir, "cpu.shares")); err == nil {
+		if s, err := readValue(filepath.Join(cpuDir, "cpu.shares")); err == nil {
 			res.CPUShares = parseInt(s)
 		}
 	}

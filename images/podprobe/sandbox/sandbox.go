@@ -1,6 +1,7 @@
 // Package sandbox implements `podprobe sandbox`, for a privileged pod in the
 // node's PID namespace (hostPID) acting on another pod of that node: find the
-// pod's sandbox process, hold its network namespace, kill it.
+// pod's sandbox process, hold its network namespace, kill it, read the pod's
+// own cgroup.
 //
 // The sandbox process is found by the pod's cgroup, never by a process name
 // (runtimes name it pause, or otherwise): it is the process whose cgroup names
@@ -41,6 +42,9 @@ var Command = &cli.Command{
 		{Name: "hold", Args: []string{"PID", "PORT"}, Run: hold,
 			Summary: "start, in the background, a holder that keeps PID's network namespace alive with an echo server on 127.0.0.1:PORT in it (dial's protocol) → {\"holder_pid\",\"pid\",\"netns\",\"listening\"}",
 			Flags:   []cli.Flag{{Name: "for", Kind: cli.DurationFlag, Default: "3m", Value: "DURATION", Usage: "how long the holder lives at most (SIGTERM ends it earlier)"}}},
+		{Name: "cgroup", Args: []string{"POD-UID"}, Run: podCgroup,
+			Summary: "the pod's own cgroup, found by its UID in the node's cgroup tree (either driver, v1 or v2), and its limits → {\"pod_uid\",\"root\",\"version\",\"path\",\"dir\",\"memory_limit_bytes\",\"cpu_quota_us\",\"cpu_period_us\",\"candidates\"}; ESRCH unless exactly one",
+			Flags:   []cli.Flag{{Name: "root", Kind: cli.StringFlag, Default: nodeCgroupRoot, Value: "DIR", Usage: "the node's cgroup mount"}}},
 	},
 }
 
