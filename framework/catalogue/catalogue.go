@@ -41,8 +41,11 @@ var Entries = []Entry{
 	{"NET-03", "network", Required, "every container of the pod has the same interfaces and addresses, and they carry the pod's IPs"},
 	{"NET-04", "network", Required, "the containers of a pod share one port space: binding a port another container holds fails with EADDRINUSE"},
 	{"NET-05", "network", Required, "another pod does not share the network: its 127.0.0.1 does not reach the server, and its IP differs"},
+	// net-private, net-host, uts-private and hostname-fixed fail it.
 	{"NET-06", "network", Required, "port-forward enters the pod's network namespace: a server bound only to 127.0.0.1 in one container is reached through the API server's portforward subresource, payload both ways"},
+	// fault-sysctls-dropped fails it (also net-private, net-host).
 	{"NET-07", "network", Required, "a pod sysctl of the network namespace (net.ipv4.ip_local_port_range) holds in every container: their ephemeral ports come from it; another pod keeps its own"},
+	// fault-net-private fails it (also net-host); skipped where the cluster enforces no NetworkPolicy.
 	{"NET-08", "network", Optional, "a NetworkPolicy selecting the pod governs every container alike: allowed ports reachable, others blocked, egress denied for all; localhost between containers unaffected"},
 
 	{"IPC-01", "ipc", Required, "a SysV message queue created by one container is opened by key in another, and messages pass intact both ways"},
@@ -50,6 +53,7 @@ var Entries = []Entry{
 	{"IPC-03", "ipc", Required, "a POSIX message queue created by one container is used by another"},
 	{"IPC-04", "ipc", Required, "a file one container writes in /dev/shm is read by another, on the same tmpfs"},
 	{"IPC-05", "ipc", Required, "another pod sees none of the pod's SysV queues, shared-memory segments, POSIX queues or /dev/shm files"},
+	// fault-sysctls-dropped fails it (also ipc-private, ipc-host).
 	{"IPC-06", "ipc", Required, "a pod sysctl of the IPC namespace (kernel.shm_rmid_forced=1) holds in every container, with its effect seen across them; another pod keeps the default"},
 
 	{"UTS-01", "uts", Required, "every container reports the same hostname, the pod's name, and the same domainname"},
@@ -57,6 +61,7 @@ var Entries = []Entry{
 	{"UTS-03", "uts", Required, "setHostnameAsFQDN makes the kernel hostname the FQDN in every container"},
 	{"UTS-04", "uts", Required, "another pod has its own hostname"},
 	{"UTS-05", "uts", Required, "the containers share one UTS namespace: a hostname set by one container is seen by every other"},
+	// fault-hostname-fixed and fault-uts-private fail it.
 	{"UTS-06", "uts", Required, "spec.hostnameOverride is the kernel hostname of every container, init containers included"},
 
 	{"FS-01", "filesystem", Required, "root filesystems are isolated: a file one container writes outside volumes is absent in another"},
@@ -64,6 +69,7 @@ var Entries = []Entry{
 	{"FS-03", "filesystem", Required, "an emptyDir with medium Memory is one tmpfs, shared the same way"},
 	{"FS-04", "filesystem", Required, "a read-only mount of a shared volume rejects writes while the read-write side's writes show through"},
 	{"FS-05", "filesystem", Required, "the kubelet-managed /etc/hosts and /etc/resolv.conf are identical in every container"},
+	// fault-image-volume-rw fails it.
 	{"FS-06", "filesystem", Required, "an image volume (the podprobe image) mounted in two containers shows the same files, read-only in both"},
 
 	{"PID-01", "pid", Required, "by default each container sees only its own processes, its entrypoint is PID 1, and it cannot signal another container's process"},
@@ -72,19 +78,25 @@ var Entries = []Entry{
 	{"PID-04", "pid", Optional, "with shareProcessNamespace, a container reads another container's root filesystem through /proc/PID/root"},
 	{"PID-05", "pid", Optional, "with shareProcessNamespace, an orphaned process is re-parented to PID 1, the sandbox, which reaps it: no zombie is left"},
 	{"PID-06", "pid", Optional, "an ephemeral container with targetContainerName sees that container's processes, not the others', and its root filesystem through /proc/PID/root"},
+	// fault-uid-shared fails it (also pid-private).
 	{"PID-07", "pid", Optional, "with shareProcessNamespace, a container of another non-root UID sees the other's process but cannot read its /proc/PID/environ or /proc/PID/root (EACCES); one of the same UID can"},
 
 	{"SBX-01", "sandbox", Required, "the pod's IP and network namespace survive a restart of an app container: the restarted container serves on the same addresses"},
 	{"SBX-02", "sandbox", Required, "IPC objects (a SysV message queue, a /dev/shm file) outlive a restart of the container that created them, for it and for the others"},
 	{"SBX-03", "sandbox", Required, "init containers run in the pod's network, IPC and UTS namespaces: what they leave there is found by the app containers"},
 	{"SBX-04", "sandbox", Required, "a native sidecar (an init container with restartPolicy Always) shares the pod's network, IPC and UTS namespaces with the app containers"},
+	// fault-sandbox-rebuilt-split fails it (also net-private, net-host, ipc-private, volume-copy).
 	{"SBX-05", "sandbox", Required, "when the sandbox dies, the kubelet builds a new one and restarts every container in it: one new network namespace for all, status.podIP(s) updated, IPC objects gone, emptyDir contents kept, same pod UID"},
+	// No fault of its own: net-private, net-host, ipc-private and volume-copy fail it as declared collateral.
 	{"SBX-06", "sandbox", Required, "when every app container exits at once (restartPolicy Always), the sandbox holds: same IP and network namespace, IPC objects and emptyDir intact after the restarts"},
+	// net-private, net-host and volume-copy fail it.
 	{"SBX-07", "sandbox", Optional, "a restart rule with action RestartAllContainers restarts every container in the same sandbox: same IP and network namespace, emptyDir kept"},
+	// fault-term-dropped fails it.
 	{"SBX-08", "sandbox", Required, "on deletion, each container's preStop runs before its PID 1 gets SIGTERM, every container stops within the grace period, native sidecars get SIGTERM only after every app container has exited"},
 
 	{"CG-01", "cgroup", Required, "resources are per container: one exceeding its memory limit is OOM-killed while another keeps running, unrestarted"},
 	{"CG-02", "cgroup", Required, "each container's own cgroup carries that container's CPU and memory limits"},
+	// fault-cgroup-outside-pod and fault-cgroup-shared fail it.
 	{"CG-03", "cgroup", Optional, "with pod-level resources (spec.resources) the pod's cgroup carries the pod's limits: containers without limits of their own cannot together exceed them; one with its own smaller limit is held to that"},
 
 	{"HOST-01", "host", Optional, "hostNetwork puts every container of the pod in the node's network namespace: the node's addresses, reachable at the node's IP"},

@@ -58,7 +58,7 @@ func TestRBACChecksCatchBreakage(t *testing.T) {
 		{"bind", replace("  verbs: [patch]", "  verbs: [patch, bind]"), "grants bind", "  verbs: [patch]"},
 		{"impersonate", replace("  verbs: [patch]", "  verbs: [patch, impersonate]"), "grants impersonate", "  verbs: [patch]"},
 		{"non-resource URL", replace("  verbs: [list]\n", "  verbs: [list]\n- nonResourceURLs: [/metrics]\n  verbs: [get]\n"), "non-resource URLs", "  verbs: [list]\n"},
-		{"unknown field", replace("  resourceNames: [default]", "  resourceName: [default]"), `unknown field "rules[5].resourceName"`, "  resourceNames: [default]"},
+		{"unknown field", replace("  resourceNames: [default]", "  resourceName: [default]"), `unknown field "rules[7].resourceName"`, "  resourceNames: [default]"},
 		{"binding to another role", func(s string) string {
 			return s[:binding] + strings.Replace(s[binding:], "  name: podsem-runner\nsubjects:", "  name: cluster-admin\nsubjects:", 1)
 		}, `refers to ClusterRole "cluster-admin"`, "  name: podsem-runner\nsubjects:"},
