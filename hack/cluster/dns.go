@@ -125,16 +125,38 @@ func deployDNS(ctx context.Context, client kubernetes.Interface, image string, d
 		},
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: meta}
-	for what, create := range map[string]func() error{
-		"ClusterRole":        func() error { _, err := client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); return err },
-		"ClusterRoleBinding": func() error { _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); return err },
-		"ServiceAccount":     func() error { _, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); return err },
-		"ConfigMap":          func() error { _, err := client.CoreV1().ConfigMaps(ns).Create(ctx, config, metav1.CreateOptions{}); return err },
-		"Deployment":         func() error { _, err := client.AppsV1().Deployments(ns).Create(ctx, deployment, metav1.CreateOptions{}); return err },
-		"Service":            func() error { _, err := client.CoreV1().Services(ns).Create(ctx, service, metav1.CreateOptions{}); return err },
+	// In order: the Deployment's pods need the ServiceAccount and ConfigMap.
+	for _, step := range []struct {
+		what   string
+		create func() error
+	}{
+		{"ClusterRole", func() error {
+			_, err := client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{})
+			return err
+		}},
+		{"ClusterRoleBinding", func() error {
+			_, err := client.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
+			return err
+		}},
+		{"ServiceAccount", func() error {
+			_, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{})
+			return err
+		}},
+		{"ConfigMap", func() error {
+			_, err := client.CoreV1().ConfigMaps(ns).Create(ctx, config, metav1.CreateOptions{})
+			return err
+		}},
+		{"Service", func() error {
+			_, err := client.CoreV1().Services(ns).Create(ctx, service, metav1.CreateOptions{})
+			return err
+		}},
+		{"Deployment", func() error {
+			_, err := client.AppsV1().Deployments(ns).Create(ctx, deployment, metav1.CreateOptions{})
+			return err
+		}},
 	} {
-		if err := create(); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("deploying CoreDNS: creating its %s: %w", what, err)
+		if err := step.create(); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("deploying CoreDNS: creating its %s: %w", step.what, err)
 		}
 	}
 	return nil
