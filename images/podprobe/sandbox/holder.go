@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -120,23 +119,4 @@ func echo(ln net.Listener, netns string) {
 			conn.Write(append(reply, '\n'))
 		}()
 	}
-}
-
-// decodeHolderLine turns the holder's first line into hold's result: the
-// holder's object, or its failure.
-func decodeHolderLine(cmd *exec.Cmd, line string) (any, error) {
-	var got struct {
-		HoldResult
-		Error string `json:"error"`
-		Errno string `json:"errno"`
-	}
-	if err := json.Unmarshal([]byte(line), &got); err != nil {
-		cmd.Process.Kill()
-		return nil, fmt.Errorf("the holder's first line %q: %v", line, err)
-	}
-	if got.Error != "" {
-		cmd.Wait() // it has failed and exits: reap it
-		return got.HoldResult, cli.Fail(got.Errno, errors.New(got.Error))
-	}
-	return got.HoldResult, nil
 }

@@ -19,14 +19,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/podsem/podsem/images/podprobe/internal/background"
 	"github.com/podsem/podsem/images/podprobe/internal/cli"
 	"github.com/podsem/podsem/images/podprobe/ps"
 	"golang.org/x/sys/unix"
@@ -289,12 +288,8 @@ type HoldResult struct {
 	Listening string `json:"listening"`
 }
 
-// holdStartTimeout bounds how long hold waits for the holder's first line.
-const holdStartTimeout = 5 * time.Second
-
-// hold starts HolderCommand in a session of its own, its stdout a pipe that
-// carries its first line (stderr discarded): the exec session that runs hold
-// must not wait for the holder.
+// hold starts HolderCommand in the background (the exec session that runs
+// hold must not wait for the holder) and returns what it reports.
 func hold(inv *cli.Invocation) (any, error) {
 	pid, err := cli.ParsePID(inv.Args[0])
 	if err != nil {
@@ -304,29 +299,7 @@ func hold(inv *cli.Invocation) (any, error) {
 	if err != nil || port == 0 {
 		return nil, cli.Usagef("sandbox hold: PORT must be 1-65535, got %q", inv.Args[1])
 	}
-	self, err := os.Executable()
-	if err != nil {
-		self = "/proc/self/exe"
-	}
-	cmd := exec.Command(self, HolderCommand.Name, strconv.Itoa(pid), strconv.Itoa(port), "--for", inv.String("for"))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	first := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		first <- line
-	}()
-	select {
-	case line := <-first:
-		return decodeHolderLine(cmd, line)
-	case <-time.After(holdStartTimeout):
-		cmd.Process.Kill()
-		return nil, cli.Fail("ETIMEDOUT", fmt.Errorf("the holder printed nothing within %s", holdStartTimeout))
-	}
+	var held HoldResult
+	err = background.Start(&held, HolderCommand.Name, strconv.Itoa(pid), strconv.Itoa(port), "--for", inv.String("for"))
+	return held, err
 }

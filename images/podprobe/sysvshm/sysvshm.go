@@ -8,16 +8,12 @@
 package sysvshm
 
 import (
-	"bufio"
 	"encoding/binary"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"syscall"
 	"time"
 
+	"github.com/podsem/podsem/images/podprobe/internal/background"
 	"github.com/podsem/podsem/images/podprobe/internal/cli"
 	"github.com/podsem/podsem/images/podprobe/internal/lifecycle"
 	"golang.org/x/sys/unix"
@@ -61,9 +57,6 @@ type Result struct {
 	// HolderPID is the process that keeps the segment attached (write --hold).
 	HolderPID int `json:"holder_pid,omitempty"`
 }
-
-// holdStartTimeout bounds how long write --hold waits for the holder's line.
-const holdStartTimeout = 5 * time.Second
 
 func get(inv *cli.Invocation, size, flags int) (*Result, error) {
 	value, key, err := cli.ParseIPCKey(inv.Args[0])
@@ -118,45 +111,9 @@ func attachAndWrite(inv *cli.Invocation, payload string) (*Result, []byte, error
 // that carries its first line (stderr discarded): the exec session that runs
 // write must not wait for the holder, which PID 1 reaps when it ends.
 func startHolder(key, payload string, hold time.Duration) (any, error) {
-	self, err := os.Executable()
-	if err != nil {
-		self = "/proc/self/exe"
-	}
-	cmd := exec.Command(self, HolderCommand.Name, "--for", hold.String(), "--", key, payload)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	first := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		first <- line
-	}()
-	var line string
-	select {
-	case line = <-first:
-	case <-time.After(holdStartTimeout):
-		cmd.Process.Kill()
-		return nil, cli.Fail("ETIMEDOUT", fmt.Errorf("the holder printed nothing within %s", holdStartTimeout))
-	}
-	var got struct {
-		Result
-		Error string `json:"error"`
-		Errno string `json:"errno"`
-	}
-	if err := json.Unmarshal([]byte(line), &got); err != nil {
-		cmd.Process.Kill()
-		return nil, fmt.Errorf("the holder's first line %q: %v", line, err)
-	}
-	if got.Error != "" {
-		cmd.Wait() // it has failed and exits: reap it
-		return got.Result, cli.Fail(got.Errno, errors.New(got.Error))
-	}
-	return got.Result, nil
+	var held Result
+	err := background.Start(&held, HolderCommand.Name, "--for", hold.String(), "--", key, payload)
+	return held, err
 }
 
 func runHolder(inv *cli.Invocation) (any, error) {
