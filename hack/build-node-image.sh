@@ -43,6 +43,7 @@ cp "$ROOT/images/kind-node/Dockerfile" "$ctx/"
 cp -al "$CACHE/kubernetes/$version" "$ctx/bin/kubernetes"
 cp -al "$CACHE/containerd/$(kind_pin CONTAINERD_VERSION)" "$ctx/bin/containerd"
 cp -al "$CACHE/runc/$(kind_pin RUNC_VERSION)" "$ctx/bin/runc"
+cp -al "$CACHE/runc/$("$ROOT/hack/build-runtime.sh" --runc-1.1)" "$ctx/bin/runc-1.1"
 cp -al "$CACHE/crictl/$(kind_pin CRICTL_VERSION)" "$ctx/bin/crictl"
 cp -al "$CACHE/kube-router/$("$ROOT/hack/build-kube-router.sh" --version)" "$ctx/bin/kube-router"
 rm -f "$ctx"/bin/*/.complete
