@@ -281,18 +281,7 @@ func (c *Container) InRebuiltSandbox() (bool, error) {
 	}
 	record := filepath.Join(StateDir, "first-sandbox", uid)
 	if c.IsSandbox() {
-		if err := os.MkdirAll(filepath.Dir(record), 0o700); err != nil {
-			return false, err
-		}
-		f, err := os.OpenFile(record, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		defer f.Close()
-		_, err = f.WriteString(sandbox)
+		_, err := recordFirst(record, []byte(sandbox))
 		return false, err
 	}
 	first, err := os.ReadFile(record)
@@ -300,6 +289,27 @@ func (c *Container) InRebuiltSandbox() (bool, error) {
 		return false, nil
 	}
 	return err == nil && string(first) != sandbox, err
+}
+
+// recordFirst writes value to record unless a record is there already, and
+// returns the record's value: the first writer's. Written aside and linked
+// into place, so of two writers at once one is first, and no reader sees
+// half a record.
+func recordFirst(record string, value []byte) ([]byte, error) {
+	if err := os.MkdirAll(filepath.Dir(record), 0o700); err != nil {
+		return nil, err
+	}
+	tmp := fmt.Sprintf("%s.%d", record, os.Getpid())
+	if err := os.WriteFile(tmp, value, 0o600); err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, record); err == nil {
+		return value, nil
+	} else if !os.IsExist(err) {
+		return nil, err
+	}
+	return os.ReadFile(record)
 }
 
 // CopyEmptyDirs gives the container a private copy of each emptyDir volume.
@@ -572,20 +582,7 @@ func (c *Container) ShareUserWithinPod() error {
 	}
 	u := &c.Spec.Process.User
 	record := filepath.Join(StateDir, "users", sandbox)
-	if err := os.MkdirAll(filepath.Dir(record), 0o700); err != nil {
-		return err
-	}
-	// Written aside and linked into place: of two containers created at once,
-	// one is first, and nobody reads half a record.
-	tmp := fmt.Sprintf("%s.%d", record, os.Getpid())
-	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d:%d", u.UID, u.GID), 0o600); err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, record); err == nil || !os.IsExist(err) {
-		return err
-	}
-	first, err := os.ReadFile(record)
+	first, err := recordFirst(record, fmt.Appendf(nil, "%d:%d", u.UID, u.GID))
 	if err != nil {
 		return err
 	}
