@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -196,7 +197,7 @@ func nameResolves(ctx context.Context, client kubernetes.Interface, image, name,
 		var r resolved
 		raw, err := runOnce(ctx, client, canaryNamespace, oneShot("podsem-resolve-", image, "resolve", name))
 		if err == nil {
-			err = yaml.Unmarshal(raw, &r)
+			err = json.Unmarshal(raw, &r)
 		}
 		if err != nil {
 			return fmt.Errorf("resolving %s in a pod: %w", name, err)
@@ -214,20 +215,16 @@ func nameResolves(ctx context.Context, client kubernetes.Interface, image, name,
 
 // verifyDNS proves the cluster's DNS serves pods: once CoreDNS is Ready, a
 // pod resolves kubernetes.default (search domains) to the kubernetes
-// Service's ClusterIP, and the canary server's FQDN through its headless
+// Service's ClusterIP (apiIP), and the canary server's FQDN through its headless
 // Service to its IP.
-func verifyDNS(ctx context.Context, client kubernetes.Interface, image, serverIP, domain string) error {
+func verifyDNS(ctx context.Context, client kubernetes.Interface, image, serverIP, apiIP, domain string) error {
 	start := time.Now()
 	if err := dnsReady(ctx, client); err != nil {
 		return err
 	}
-	svc, err := client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("DNS check: reading the kubernetes Service: %w", err)
-	}
 	fqdn := fmt.Sprintf("server.canary.%s.svc.%s", canaryNamespace, domain)
 	errs := make(chan error, 2)
-	go func() { errs <- nameResolves(ctx, client, image, "kubernetes.default", svc.Spec.ClusterIP) }()
+	go func() { errs <- nameResolves(ctx, client, image, "kubernetes.default", apiIP) }()
 	go func() { errs <- nameResolves(ctx, client, image, fqdn, serverIP) }()
 	for range 2 {
 		if err := <-errs; err != nil {
@@ -235,6 +232,6 @@ func verifyDNS(ctx context.Context, client kubernetes.Interface, image, serverIP
 		}
 	}
 	logf("DNS verified: CoreDNS serves %s: kubernetes.default is %s, %s is %s (checked in %s)",
-		domain, svc.Spec.ClusterIP, fqdn, serverIP, time.Since(start).Round(time.Millisecond))
+		domain, apiIP, fqdn, serverIP, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -21,13 +21,8 @@ import (
 // no network of the cluster's (TEST-NET-1 and TEST-NET-2).
 var outsideAddrs = []string{"192.0.2.1:80", "198.51.100.1:443"}
 
-// kubernetesService is the kubernetes Service's ClusterIP and port in
-// kind's default Service subnet; an HTTP request to it gets the API server's
-// TLS listener's answer to plain HTTP.
-const (
-	kubernetesService = "10.96.0.1:443"
-	plainHTTPAnswer   = "HTTP/1.0 400 Bad Request"
-)
+// plainHTTPAnswer is the API server's TLS listener's answer to plain HTTP.
+const plainHTTPAnswer = "HTTP/1.0 400 Bad Request"
 
 // podSubnet is the cluster's pod subnet, as kind-config.yaml gives it.
 func podSubnet() (string, error) {
@@ -63,10 +58,11 @@ func confinePods(provider *cluster.Provider, name string) error {
 
 // verifyReach proves, with one-shot client pods side by side, that a pod
 // reaches another pod at addr and through Service svc (kube-proxy), that the
-// kubernetes Service leads to the API server, and that dials to outside
+// kubernetes Service (api, its ClusterIP and port) leads to the API server,
+// and that dials to outside
 // addresses fail at once with an error from the node, neither answered nor
 // left to time out: nothing leaves the machine.
-func verifyReach(ctx context.Context, client kubernetes.Interface, image, addr string, svc *corev1.Service) error {
+func verifyReach(ctx context.Context, client kubernetes.Interface, image, addr string, svc *corev1.Service, api string) error {
 	start := time.Now()
 	type check struct {
 		addr, payload string
@@ -81,7 +77,7 @@ func verifyReach(ctx context.Context, client kubernetes.Interface, image, addr s
 	checks := []check{
 		{addr: addr, judge: reached},
 		{addr: fmt.Sprintf("%s:%d", svc.Spec.ClusterIP, canaryPort), judge: reached},
-		{addr: kubernetesService, payload: "GET / HTTP/1.0", judge: func(d dial) error {
+		{addr: api, payload: "GET / HTTP/1.0", judge: func(d dial) error {
 			if !strings.HasPrefix(d.Echo, plainHTTPAnswer) {
 				return fmt.Errorf("no answer from the API server (%s %s %q): kube-proxy is not running or not programming the node (docker exec <node> journalctl -u kube-proxy)", d.Result, d.Error, d.Echo)
 			}
@@ -120,7 +116,7 @@ func verifyReach(ctx context.Context, client kubernetes.Interface, image, addr s
 		return err
 	}
 	logf("network verified: pods reach pods, a ClusterIP Service and the kubernetes Service (%s); dials to %s are refused at once by the node (checked in %s)",
-		kubernetesService, strings.Join(outsideAddrs, ", "), time.Since(start).Round(time.Millisecond))
+		api, strings.Join(outsideAddrs, ", "), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

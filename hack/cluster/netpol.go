@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -104,11 +106,16 @@ func verifyNetwork(ctx context.Context, client kubernetes.Interface, image strin
 	if err != nil {
 		return fmt.Errorf("network check: %w", err)
 	}
+	api, err := client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil || len(api.Spec.Ports) == 0 {
+		return fmt.Errorf("network check: reading the kubernetes Service: %v", err)
+	}
 	addr := fmt.Sprintf("%s:%d", ip, canaryPort)
-	if err := verifyReach(ctx, client, image, addr, svc); err != nil {
+	apiAddr := net.JoinHostPort(api.Spec.ClusterIP, strconv.Itoa(int(api.Spec.Ports[0].Port)))
+	if err := verifyReach(ctx, client, image, addr, svc, apiAddr); err != nil {
 		return err
 	}
-	if err := verifyDNS(ctx, client, image, ip, dns.ClusterDomain); err != nil {
+	if err := verifyDNS(ctx, client, image, ip, api.Spec.ClusterIP, dns.ClusterDomain); err != nil {
 		return err
 	}
 	return verifyNetworkPolicy(ctx, client, image, addr, labels)

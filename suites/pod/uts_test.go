@@ -3,7 +3,6 @@ package pod
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -195,16 +194,11 @@ func fqdnResolves(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, f
 	ips := pods.IPs(pod)
 	gomega.Expect(ips).NotTo(gomega.BeEmpty(), "pod %s has an IP", pod.Name)
 	for _, c := range []string{"a", "b"} {
-		var last probe.Resolve
-		deadline := time.Now().Add(dnsTimeout)
-		for {
-			last = probe.Resolve{}
-			probe.Run(ctx, f, pod, c, "resolve", name).Decode(&last)
-			if slices.Contains(last.Addrs, ips[0]) || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
-		gomega.Expect(last.Addrs).To(gomega.ContainElement(ips[0]), "the cluster's DNS resolves the pod's FQDN %s, from container %s, to the pod's IP %s (within %s)", name, c, ips[0], dnsTimeout)
+		gomega.Eventually(ctx, func(ctx context.Context) []string {
+			var got probe.Resolve
+			probe.Run(ctx, f, pod, c, "resolve", name).Decode(&got)
+			return got.Addrs
+		}).WithTimeout(dnsTimeout).WithPolling(500*time.Millisecond).Should(gomega.ContainElement(ips[0]),
+			"the cluster's DNS resolves the pod's FQDN %s, from container %s, to the pod's IP %s (within %s)", name, c, ips[0], dnsTimeout)
 	}
 }
