@@ -37,11 +37,12 @@ node-image: docker ## the kind node image, built from source (tag = hash of its 
 	@hack/build-node-image.sh
 
 .PHONY: kind-up
-kind-up: node-image $(BIN)/cluster ## a Ready kind cluster "podsem" with RuntimeClasses and podprobe loaded; kubeconfig in bin/kubeconfig
+kind-up: node-image $(BIN)/cluster ## a Ready kind cluster "podsem" (NODES=3: a control plane and 2 workers; unset: as it is, 1 when new) with RuntimeClasses and podprobe loaded; kubeconfig in bin/kubeconfig
 	@hack/build-podprobe-image.sh >/dev/null
 	@$(TIMED) "kind cluster $(CLUSTER_NAME)" $(BIN)/cluster up --name $(CLUSTER_NAME) \
 		--image "$$(hack/node-image-tag.sh)" --kubeconfig $(KIND_KUBECONFIG) \
-		--load "$$(cat $(BIN)/podprobe.image)" --load podsem/podprobe:latest --dns-image "$$(hack/build-coredns.sh)"
+		--load "$$(cat $(BIN)/podprobe.image)" --load podsem/podprobe:latest --dns-image "$$(hack/build-coredns.sh)" \
+		$(if $(NODES),--nodes $(NODES))
 
 .PHONY: kind-down
 kind-down: $(BIN)/cluster ## delete the kind cluster

@@ -66,7 +66,31 @@ func Load(name string) *v1.Pod {
 // each is Ready. It returns them as the API server last saw them.
 func Start(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
-	created := Create(ctx, f, pods...)
+	return awaitReady(ctx, f, Create(ctx, f, pods...))
+}
+
+// StartOnOneNode starts the given pods on one node, wherever the scheduler puts
+// the first, for specs that compare pods through what their kernel holds per
+// namespace: another pod's network, IPC or UTS namespace is a proof only on the
+// same kernel. The first pod is created and, once scheduled, the others are
+// bound to its node; then all are awaited Ready, as Start does.
+func StartOnOneNode(ctx context.Context, f *e2eframework.Framework, first *v1.Pod, others ...*v1.Pod) []*v1.Pod {
+	ginkgo.GinkgoHelper()
+	created := Create(ctx, f, first)
+	scheduled, err := WaitFor(ctx, f, created[0].Name, ReadyTimeout, "scheduled to a node", func(p *v1.Pod) (bool, error) {
+		return p.Spec.NodeName != "", nil
+	})
+	e2eframework.ExpectNoError(err)
+	for _, p := range others {
+		OnNodeOf(scheduled)(p)
+	}
+	return awaitReady(ctx, f, append(created, Create(ctx, f, others...)...))
+}
+
+// awaitReady waits until each created pod is Ready, records each as evidence
+// (its node among it), and returns them as the API server last saw them.
+func awaitReady(ctx context.Context, f *e2eframework.Framework, created []*v1.Pod) []*v1.Pod {
+	ginkgo.GinkgoHelper()
 	for i, p := range created {
 		ready, err := WaitReady(ctx, f, p.Name, ReadyTimeout)
 		e2eframework.ExpectNoError(err)

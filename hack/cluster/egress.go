@@ -56,17 +56,17 @@ func confinePods(provider *cluster.Provider, name string) error {
 	return nil
 }
 
-// verifyReach proves, with one-shot client pods side by side, that a pod
-// reaches another pod at addr and through Service svc (kube-proxy), that the
-// kubernetes Service (api, its ClusterIP and port) leads to the API server,
-// and that dials to outside
-// addresses fail at once with an error from the node, neither answered nor
-// left to time out: nothing leaves the machine.
-func verifyReach(ctx context.Context, client kubernetes.Interface, image, addr string, svc *corev1.Service, api string) error {
+// verifyReach proves, with one-shot client pods side by side, that a pod on
+// every node reaches another pod at addr (on one node: the others route to it),
+// that a pod reaches it through Service svc (kube-proxy) and the API server
+// through the kubernetes Service (api, its ClusterIP and port), and that dials
+// from every node to outside addresses fail at once with an error from the
+// node, neither answered nor left to time out: nothing leaves the machine.
+func verifyReach(ctx context.Context, client kubernetes.Interface, image string, nodes []string, addr string, svc *corev1.Service, api string) error {
 	start := time.Now()
 	type check struct {
-		addr, payload string
-		judge         func(dial) error
+		node, addr, payload string
+		judge               func(dial) error
 	}
 	reached := func(d dial) error {
 		if d.Result != "ok" || d.Server.Hostname != "server" {
@@ -75,7 +75,6 @@ func verifyReach(ctx context.Context, client kubernetes.Interface, image, addr s
 		return nil
 	}
 	checks := []check{
-		{addr: addr, judge: reached},
 		{addr: fmt.Sprintf("%s:%d", svc.Spec.ClusterIP, canaryPort), judge: reached},
 		{addr: api, payload: "GET / HTTP/1.0", judge: func(d dial) error {
 			if !strings.HasPrefix(d.Echo, plainHTTPAnswer) {
@@ -84,13 +83,17 @@ func verifyReach(ctx context.Context, client kubernetes.Interface, image, addr s
 			return nil
 		}},
 	}
-	for _, a := range outsideAddrs {
-		checks = append(checks, check{addr: a, judge: func(d dial) error {
-			if d.Result == "ok" || d.Result == "timeout" || d.Result == "mismatch" {
-				return fmt.Errorf("pod traffic can leave the machine: the dial ended %q (%s), not refused at once by the node (podsem-confine-pods)", d.Result, d.Error)
-			}
-			return nil
-		}})
+	refused := func(d dial) error {
+		if d.Result == "ok" || d.Result == "timeout" || d.Result == "mismatch" {
+			return fmt.Errorf("pod traffic can leave the machine: the dial ended %q (%s), not refused at once by the node (podsem-confine-pods)", d.Result, d.Error)
+		}
+		return nil
+	}
+	for _, node := range nodes {
+		checks = append(checks, check{node: node, addr: addr, judge: reached})
+		for _, a := range outsideAddrs {
+			checks = append(checks, check{node: node, addr: a, judge: refused})
+		}
 	}
 	errs := make([]error, len(checks))
 	var wg sync.WaitGroup
@@ -102,12 +105,16 @@ func verifyReach(ctx context.Context, client kubernetes.Interface, image, addr s
 			if c.payload != "" {
 				flags = []string{"--payload", c.payload}
 			}
-			d, err := dialOnce(ctx, client, canaryNamespace, image, c.addr, flags...)
+			d, err := dialOnce(ctx, client, canaryNamespace, image, c.node, c.addr, flags...)
 			if err == nil {
 				err = c.judge(d)
 			}
 			if err != nil {
-				errs[i] = fmt.Errorf("network check, a pod dialling %s: %w", c.addr, err)
+				from := "a pod"
+				if c.node != "" {
+					from += " on node " + c.node
+				}
+				errs[i] = fmt.Errorf("network check, %s dialling %s: %w", from, c.addr, err)
 			}
 		}()
 	}
@@ -115,8 +122,8 @@ func verifyReach(ctx context.Context, client kubernetes.Interface, image, addr s
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	logf("network verified: pods reach pods, a ClusterIP Service and the kubernetes Service (%s); dials to %s are refused at once by the node (checked in %s)",
-		api, strings.Join(outsideAddrs, ", "), time.Since(start).Round(time.Millisecond))
+	logf("network verified: pods on %s reach a pod, a ClusterIP Service and the kubernetes Service (%s); their dials to %s are refused at once by the node (checked in %s)",
+		strings.Join(nodes, ", "), api, strings.Join(outsideAddrs, ", "), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -1,13 +1,14 @@
 // Command cluster creates, checks, loads and deletes podsem's kind cluster through
 // kind's Go library (sigs.k8s.io/kind/pkg/cluster).
 //
-//	cluster up   --image NODE_IMAGE --dns-image COREDNS_IMAGE --load PODPROBE_IMAGE [--load IMAGE]... [--name podsem] [--kubeconfig PATH] [--handlers DIR]
+//	cluster up   --image NODE_IMAGE --dns-image COREDNS_IMAGE --load PODPROBE_IMAGE [--load IMAGE]... [--nodes N] [--name podsem] [--kubeconfig PATH] [--handlers DIR]
 //	cluster down [--name podsem] [--kubeconfig PATH]
 //	cluster load [--name podsem] IMAGE...
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -32,6 +33,9 @@ type options struct {
 	load []string
 	// dnsImage is the CoreDNS image, loaded too.
 	dnsImage string
+	// nodes is how many nodes the cluster has (up); 0 keeps an existing
+	// cluster's count, and gives a new one a single node.
+	nodes int
 }
 
 func main() {
@@ -48,12 +52,24 @@ func main() {
 	fs.StringVar(&o.handlers, "handlers", "images/kind-node/files/etc/containerd/conf.d",
 		"directory of the node's containerd runtime-handler drop-ins; each NAME.toml gets a RuntimeClass NAME")
 	fs.StringVar(&o.dnsImage, "dns-image", "", "(up) the local CoreDNS image the cluster runs as its DNS (hack/build-coredns.sh)")
+	fs.IntVar(&o.nodes, "nodes", 0, fmt.Sprintf("(up) nodes in the cluster, 1 to %d: a control plane and workers; 0 keeps an existing cluster's count (a new one gets 1)", maxNodes))
 	fs.Func("load", "(up) a local image to load into the nodes; repeatable", func(v string) error {
 		o.load = append(o.load, v)
 		return nil
 	})
+	// A bad flag gets the flag package's one line, not the whole usage.
+	fs.Usage = func() {}
 	if err := fs.Parse(os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, usage)
+			fs.SetOutput(os.Stderr)
+			fs.PrintDefaults()
+			os.Exit(0)
+		}
 		os.Exit(2)
+	}
+	if o.nodes < 0 || o.nodes > maxNodes {
+		fail(2, "--nodes %d: a cluster has 1 to %d nodes (0 keeps an existing cluster's count)", o.nodes, maxNodes)
 	}
 	if err := dockerAnswers(); err != nil {
 		fail(1, "%v", err)

@@ -66,8 +66,9 @@ func grantNodeAgents(ctx context.Context, client kubernetes.Interface) error {
 // verifyNetwork proves, in one namespace with one server pod, what the
 // cluster's network must do before the cluster counts as up: pods reach pods
 // and ClusterIP Services (kube-proxy), the kubernetes Service among them;
-// nothing a pod sends leaves the machine; NetworkPolicy is enforced.
-func verifyNetwork(ctx context.Context, client kubernetes.Interface, image string, dns kubeletDNS) error {
+// nothing a pod sends leaves the machine; NetworkPolicy is enforced. Pod
+// reach and confinement are checked from every node in nodes.
+func verifyNetwork(ctx context.Context, client kubernetes.Interface, image string, nodes []string, dns kubeletDNS) error {
 	ctx, cancel := context.WithTimeout(ctx, canaryTimeout)
 	defer cancel()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: canaryNamespace}}
@@ -112,7 +113,7 @@ func verifyNetwork(ctx context.Context, client kubernetes.Interface, image strin
 	}
 	addr := fmt.Sprintf("%s:%d", ip, canaryPort)
 	apiAddr := net.JoinHostPort(api.Spec.ClusterIP, strconv.Itoa(int(api.Spec.Ports[0].Port)))
-	if err := verifyReach(ctx, client, image, addr, svc, apiAddr); err != nil {
+	if err := verifyReach(ctx, client, image, nodes, addr, svc, apiAddr); err != nil {
 		return err
 	}
 	if err := verifyDNS(ctx, client, image, ip, api.Spec.ClusterIP, dns.ClusterDomain); err != nil {
@@ -137,7 +138,7 @@ func verifyNetworkPolicy(ctx context.Context, client kubernetes.Interface, image
 	}
 	last := ""
 	for ctx.Err() == nil {
-		d, err := dialOnce(ctx, client, canaryNamespace, image, addr)
+		d, err := dialOnce(ctx, client, canaryNamespace, image, "", addr)
 		if err != nil {
 			last = err.Error()
 			break
@@ -164,9 +165,12 @@ type dial struct {
 	Errno string `json:"errno"`
 }
 
-// dialOnce runs `podprobe dial` to addr in a one-shot pod in namespace ns.
-func dialOnce(ctx context.Context, client kubernetes.Interface, ns, image, addr string, flags ...string) (dial, error) {
-	raw, err := runOnce(ctx, client, ns, oneShot("podsem-dial-", image, append([]string{"dial", "tcp", addr, "--timeout", "2s"}, flags...)...))
+// dialOnce runs `podprobe dial` to addr in a one-shot pod in namespace ns, on
+// node (or where the scheduler puts it, when node is "").
+func dialOnce(ctx context.Context, client kubernetes.Interface, ns, image, node, addr string, flags ...string) (dial, error) {
+	pod := oneShot("podsem-dial-", image, append([]string{"dial", "tcp", addr, "--timeout", "2s"}, flags...)...)
+	pod.Spec.NodeName = node
+	raw, err := runOnce(ctx, client, ns, pod)
 	if err != nil {
 		return dial{}, err
 	}

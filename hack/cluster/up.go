@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	_ "embed"
 	"errors"
 	"fmt"
 	"os"
@@ -22,9 +20,6 @@ import (
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 )
 
-//go:embed kind-config.yaml
-var kindConfig []byte
-
 const (
 	// healthWait bounds how long an existing cluster may take to prove itself
 	// healthy before it is recreated (a restarted dockerd can bring back broken nodes).
@@ -35,10 +30,10 @@ const (
 )
 
 // stamp identifies the inputs of a cluster: node image and cluster config.
-func stamp(image string) map[string]string {
+func stamp(image string, config []byte) map[string]string {
 	return map[string]string{
 		"node-image":  image,
-		"kind-config": fmt.Sprintf("%x", sha256.Sum256(kindConfig))[:12],
+		"kind-config": configDigest(config),
 	}
 }
 
@@ -66,8 +61,21 @@ func up(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("listing kind clusters: %w", err)
 	}
-	if slices.Contains(names, o.name) {
-		reason := checkExisting(ctx, provider, o)
+	exists := slices.Contains(names, o.name)
+	// Without --nodes, a cluster keeps the shape it has (a new one has one node).
+	nodes := o.nodes
+	if nodes == 0 {
+		nodes = 1
+		if existing, err := provider.ListNodes(o.name); exists && err == nil && len(existing) > 0 {
+			nodes = len(existing)
+		}
+	}
+	config, err := clusterConfig(nodes)
+	if err != nil {
+		return err
+	}
+	if exists {
+		reason := checkExisting(ctx, provider, o, nodes, config)
 		if reason == "" {
 			if err := confinePods(provider, o.name); err != nil {
 				return err
@@ -94,9 +102,9 @@ func up(ctx context.Context, o options) error {
 	if err := os.MkdirAll(filepath.Dir(o.kubeconfig), 0o755); err != nil {
 		return err
 	}
-	logf("creating kind cluster %s from %s", o.name, o.image)
+	logf("creating kind cluster %s (%s) from %s", o.name, shape(nodes), o.image)
 	err = provider.Create(o.name,
-		cluster.CreateWithRawConfig(kindConfig),
+		cluster.CreateWithRawConfig(config),
 		cluster.CreateWithNodeImage(o.image),
 		cluster.CreateWithWaitForReady(createWait),
 		cluster.CreateWithKubeconfigPath(o.kubeconfig),
@@ -110,10 +118,11 @@ func up(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	node, err := readyNode(ctx, client, createWait)
+	ready, err := readyNodes(ctx, client, nodes, createWait)
 	if err != nil {
 		return err
 	}
+	node := ready[0]
 	if err := confinePods(provider, o.name); err != nil {
 		return err
 	}
@@ -138,25 +147,28 @@ func up(ctx context.Context, o options) error {
 	if err := verifyHandlers(ctx, client, o.load[0], handlers); err != nil {
 		return err
 	}
-	if err := verifyNetwork(ctx, client, o.load[0], dns); err != nil {
+	if err := verifyNetwork(ctx, client, o.load[0], nodeNames(ready), dns); err != nil {
 		return err
 	}
 	// Last: a cluster whose setup failed half-way carries no stamp and is
 	// recreated by the next run.
-	if err := writeStamp(ctx, client, stamp(o.image)); err != nil {
+	if err := writeStamp(ctx, client, stamp(o.image, config)); err != nil {
 		return err
 	}
-	logf("cluster %s: node %s Ready, kubelet %s, RuntimeClasses %s (created in %s)", o.name, node.Name,
+	logf("cluster %s: nodes %s Ready, kubelet %s, RuntimeClasses %s (created in %s)", o.name, strings.Join(nodeNames(ready), ", "),
 		node.Status.NodeInfo.KubeletVersion, strings.Join(handlers, ", "), time.Since(start).Round(time.Second))
 	printUse(o)
 	return nil
 }
 
 // checkExisting says why an existing cluster cannot be kept, or "" when it can.
-func checkExisting(ctx context.Context, provider *cluster.Provider, o options) string {
+func checkExisting(ctx context.Context, provider *cluster.Provider, o options, want int, config []byte) string {
 	nodes, err := provider.ListNodes(o.name)
 	if err != nil || len(nodes) == 0 {
 		return "it has no nodes"
+	}
+	if len(nodes) != want {
+		return fmt.Sprintf("it has %s, not %s", shape(len(nodes)), shape(want))
 	}
 	for _, n := range nodes {
 		img, err := docker(10*time.Second, "inspect", "--format", "{{.Config.Image}} {{.State.Running}}", n.String())
@@ -172,7 +184,7 @@ func checkExisting(ctx context.Context, provider *cluster.Provider, o options) s
 		}
 		// The node agents were verified when the cluster was made; they must
 		// still be running.
-		for _, unit := range []string{"kube-router", "kube-proxy"} {
+		for _, unit := range []string{"podsem-pod-network", "kube-router", "kube-proxy"} {
 			if state, _ := docker(10*time.Second, "exec", n.String(), "systemctl", "is-active", unit); strings.TrimSpace(state) != "active" {
 				return fmt.Sprintf("%s is %q on node %s, not active", unit, strings.TrimSpace(state), n)
 			}
@@ -185,7 +197,7 @@ func checkExisting(ctx context.Context, provider *cluster.Provider, o options) s
 	if err != nil {
 		return err.Error()
 	}
-	if _, err := readyNode(ctx, client, healthWait); err != nil {
+	if _, err := readyNodes(ctx, client, want, healthWait); err != nil {
 		return err.Error()
 	}
 	if d, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Get(ctx, dnsName, metav1.GetOptions{}); err != nil {
@@ -193,12 +205,12 @@ func checkExisting(ctx context.Context, provider *cluster.Provider, o options) s
 	} else if img := d.Spec.Template.Spec.Containers[0].Image; img != o.dnsImage {
 		return fmt.Sprintf("its CoreDNS runs %s, not %s", img, o.dnsImage)
 	}
-	want := stamp(o.image)
+	stamped := stamp(o.image, config)
 	cm, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, stampName, metav1.GetOptions{})
 	if err != nil {
 		return "it carries no podsem stamp"
 	}
-	for k, v := range want {
+	for k, v := range stamped {
 		if cm.Data[k] != v {
 			return fmt.Sprintf("it was made with %s %s, not %s", k, cm.Data[k], v)
 		}
@@ -215,8 +227,9 @@ func clientFor(kubeconfig string) (*kubernetes.Clientset, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
-// readyNode waits up to timeout for the API server to answer and a node to be Ready.
-func readyNode(ctx context.Context, client *kubernetes.Clientset, timeout time.Duration) (*corev1.Node, error) {
+// readyNodes waits up to timeout for the API server to answer and n nodes to
+// be Ready, and returns them, the control plane first.
+func readyNodes(ctx context.Context, client *kubernetes.Clientset, n int, timeout time.Duration) ([]corev1.Node, error) {
 	deadline := time.Now().Add(timeout)
 	last := "no answer"
 	for {
@@ -224,13 +237,25 @@ func readyNode(ctx context.Context, client *kubernetes.Clientset, timeout time.D
 		if err != nil {
 			last = "API server: " + firstLine(err.Error())
 		} else {
-			last = "no node is Ready"
-			for i := range nodes.Items {
-				for _, c := range nodes.Items[i].Status.Conditions {
-					if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-						return &nodes.Items[i], nil
-					}
+			var ready, waiting []string
+			var found []corev1.Node
+			for _, node := range nodes.Items {
+				if nodeReady(&node) {
+					ready = append(ready, node.Name)
+					found = append(found, node)
+				} else {
+					waiting = append(waiting, node.Name)
 				}
+			}
+			if len(ready) >= n {
+				slices.SortFunc(found, func(a, b corev1.Node) int {
+					return strings.Compare(a.Name, b.Name)
+				})
+				return found, nil
+			}
+			last = fmt.Sprintf("%d of %d nodes Ready", len(ready), n)
+			if len(waiting) > 0 {
+				last += "; not Ready: " + strings.Join(waiting, ", ")
 			}
 		}
 		if time.Now().After(deadline) {
@@ -238,6 +263,31 @@ func readyNode(ctx context.Context, client *kubernetes.Clientset, timeout time.D
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+func nodeReady(node *corev1.Node) bool {
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+func nodeNames(nodes []corev1.Node) []string {
+	names := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		names = append(names, n.Name)
+	}
+	return names
+}
+
+// shape says how many nodes a cluster has, in words.
+func shape(nodes int) string {
+	if nodes == 1 {
+		return "1 node"
+	}
+	return fmt.Sprintf("%d nodes: a control plane and %d workers", nodes, nodes-1)
 }
 
 func writeStamp(ctx context.Context, client *kubernetes.Clientset, data map[string]string) error {

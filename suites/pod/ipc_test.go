@@ -19,7 +19,7 @@ var _ = ginkgo.Describe("ipc", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() 
 	var pair, other *v1.Pod
 
 	ginkgo.BeforeAll(func(ctx context.Context) {
-		started := pods.Start(ctx, f, pods.Load("pair"), pods.Load("single"))
+		started := pods.StartOnOneNode(ctx, f, pods.Load("pair"), pods.Load("single"))
 		pair, other = started[0], started[1]
 	})
 

@@ -35,7 +35,7 @@ var _ = ginkgo.Describe("network", ginkgo.Ordered, ginkgo.ContinueOnFailure, fun
 	var pair, other *v1.Pod
 
 	ginkgo.BeforeAll(func(ctx context.Context) {
-		started := pods.Start(ctx, f, pods.Load("net-pair"), pods.Load("single"))
+		started := pods.StartOnOneNode(ctx, f, pods.Load("net-pair"), pods.Load("single"))
 		pair, other = started[0], started[1]
 	})
 

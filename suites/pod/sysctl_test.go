@@ -40,7 +40,7 @@ var _ = ginkgo.Describe("sysctl", ginkgo.Ordered, ginkgo.ContinueOnFailure, func
 	ginkgo.BeforeAll(func(ctx context.Context) {
 		fixture := pods.Load("sysctls")
 		setSysctl(fixture, portRangeSysctl, fmt.Sprintf("%d %d", low, high))
-		started := pods.Start(ctx, f, fixture, pods.Load("single"))
+		started := pods.StartOnOneNode(ctx, f, fixture, pods.Load("single"))
 		pod, other = started[0], started[1]
 	})
 

@@ -31,7 +31,7 @@ var _ = ginkgo.Describe("uts", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() 
 
 	ginkgo.BeforeAll(func(ctx context.Context) {
 		override, overrideErr = createEarly(ctx, f, "uts-override", func(p *v1.Pod) { p.Spec.HostnameOverride = &overrideName })
-		started := pods.Start(ctx, f, pods.Load("pair"), pods.Load("single"), pods.Load("uts-named"), pods.Load("uts-fqdn"))
+		started := pods.StartOnOneNode(ctx, f, pods.Load("pair"), pods.Load("single"), pods.Load("uts-named"), pods.Load("uts-fqdn"))
 		pair, other, named, fqdn = started[0], started[1], started[2], started[3]
 		// The headless Service of uts-named's and uts-fqdn's subdomain, which
 		// gives each pod's FQDN a DNS record where the cluster serves DNS.
