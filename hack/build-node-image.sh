@@ -32,9 +32,11 @@ mapfile -t cp_images < "$CACHE/control-plane-$version.images"
 pause=$(printf '%s\n' "${cp_images[@]}" | grep '/pause:')
 
 # The build context: kind's base files from the pinned kind module, our overrides,
-# and the binaries. Hard links where possible, so staging costs nothing.
-ctx=$CACHE/work/node-context
-rm -rf "$ctx" && mkdir -p "$ctx/bin"
+# and the binaries. Hard links where possible, so staging costs nothing. A
+# directory of its own, so that builds from two checkouts never mix contexts.
+ctx=$(mktemp -d "$CACHE/work/node-context.XXXXXX")
+trap 'rm -rf "$ctx"' EXIT
+mkdir -p "$ctx/bin"
 cp -r "$(gomod_dir sigs.k8s.io/kind)/images/base/files" "$ctx/kind-base"
 chmod -R u+w "$ctx/kind-base"
 cp -r "$ROOT/images/kind-node/files" "$ctx/files"
@@ -68,7 +70,7 @@ step "docker build node image (stage)" quiet docker build -q \
 	-t "$stage" "$ctx"
 
 cid=""
-trap '[ -z "$cid" ] || docker rm -f "$cid" >/dev/null 2>&1 || true' EXIT
+trap 'rm -rf "$ctx"; [ -z "$cid" ] || docker rm -f "$cid" >/dev/null 2>&1 || true' EXIT
 preload() {
 	cid=$(docker run -d --privileged --entrypoint sleep "$stage" infinity)
 	docker exec -d "$cid" sh -c 'containerd >/var/log/containerd-preload.log 2>&1'
