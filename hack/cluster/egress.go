@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/yaml"
 )
 
@@ -44,16 +45,16 @@ func confinePods(provider *cluster.Provider, name string) error {
 	if err != nil {
 		return err
 	}
-	nodes, err := provider.ListNodes(name)
+	members, err := provider.ListNodes(name)
 	if err != nil {
 		return fmt.Errorf("listing the nodes of %s: %w", name, err)
 	}
-	for _, n := range nodes {
+	return eachNode(members, func(n nodes.Node) error {
 		if out, err := docker(10*time.Second, "exec", n.String(), "podsem-confine-pods", subnet); err != nil {
 			return fmt.Errorf("confining pod traffic on node %s: %s", n, firstLine(strings.TrimSpace(out+" "+err.Error())))
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // verifyReach proves, with one-shot client pods side by side, that a pod on

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 )
@@ -19,16 +20,17 @@ func load(o options, images []string) error {
 		return errors.New("cluster load needs at least one image")
 	}
 	provider := cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(kindcmd.NewLogger()))
-	nodes, err := provider.ListInternalNodes(o.name)
-	if err != nil || len(nodes) == 0 {
+	members, err := provider.ListInternalNodes(o.name)
+	if err != nil || len(members) == 0 {
 		return fmt.Errorf("cluster %s has no nodes: run `make kind-up`", o.name)
 	}
-	for _, image := range images {
-		id, err := docker(10*time.Second, "image", "inspect", "--format", "{{.Id}}", image)
-		if err != nil {
-			return fmt.Errorf("image %s is not in the local docker engine: build it first", image)
-		}
-		for _, n := range nodes {
+	// Nodes side by side, each taking the images in order.
+	return eachNode(members, func(n nodes.Node) error {
+		for _, image := range images {
+			id, err := docker(10*time.Second, "image", "inspect", "--format", "{{.Id}}", image)
+			if err != nil {
+				return fmt.Errorf("image %s is not in the local docker engine: build it first", image)
+			}
 			if have, err := nodeutils.ImageID(n, image); err == nil && have == id {
 				logf("image %s already on node %s", image, n)
 				continue
@@ -39,8 +41,8 @@ func load(o options, images []string) error {
 			}
 			logf("image %s loaded into node %s in %s", image, n, time.Since(start).Round(time.Millisecond))
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // saveInto streams `docker save IMAGE` into consume.

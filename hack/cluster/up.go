@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 )
 
@@ -163,32 +165,39 @@ func up(ctx context.Context, o options) error {
 
 // checkExisting says why an existing cluster cannot be kept, or "" when it can.
 func checkExisting(ctx context.Context, provider *cluster.Provider, o options, want int, config []byte) string {
-	nodes, err := provider.ListNodes(o.name)
-	if err != nil || len(nodes) == 0 {
+	members, err := provider.ListNodes(o.name)
+	if err != nil || len(members) == 0 {
 		return "it has no nodes"
 	}
-	if len(nodes) != want {
-		return fmt.Sprintf("it has %s, not %s", shape(len(nodes)), shape(want))
+	if len(members) != want {
+		return fmt.Sprintf("it has %s, not %s", shape(len(members)), shape(want))
 	}
-	for _, n := range nodes {
+	// The node agents were verified when the cluster was made; they must
+	// still be running. Nodes are asked side by side.
+	err = eachNode(members, func(n nodes.Node) error {
 		img, err := docker(10*time.Second, "inspect", "--format", "{{.Config.Image}} {{.State.Running}}", n.String())
 		if err != nil {
-			return fmt.Sprintf("node %s cannot be inspected", n)
+			return fmt.Errorf("node %s cannot be inspected", n)
 		}
 		fields := strings.Fields(img)
 		if len(fields) != 2 || fields[0] != o.image {
-			return fmt.Sprintf("node %s runs image %s, not %s", n, fields[0], o.image)
+			return fmt.Errorf("node %s runs image %s, not %s", n, fields[0], o.image)
 		}
 		if fields[1] != "true" {
-			return fmt.Sprintf("node %s is not running", n)
+			return fmt.Errorf("node %s is not running", n)
 		}
-		// The node agents were verified when the cluster was made; they must
-		// still be running.
-		for _, unit := range []string{"podsem-pod-network", "kube-router", "kube-proxy"} {
-			if state, _ := docker(10*time.Second, "exec", n.String(), "systemctl", "is-active", unit); strings.TrimSpace(state) != "active" {
-				return fmt.Sprintf("%s is %q on node %s, not active", unit, strings.TrimSpace(state), n)
+		units := []string{"podsem-pod-network", "kube-router", "kube-proxy"}
+		out, _ := docker(10*time.Second, append([]string{"exec", n.String(), "systemctl", "is-active"}, units...)...)
+		states := strings.Fields(out)
+		for i, unit := range units {
+			if i >= len(states) || states[i] != "active" {
+				return fmt.Errorf("%s is not active on node %s (%s)", unit, n, strings.Join(states, " "))
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return firstLine(err.Error())
 	}
 	if err := provider.ExportKubeConfig(o.name, o.kubeconfig, false); err != nil {
 		return "its kubeconfig cannot be exported"
@@ -224,6 +233,9 @@ func clientFor(kubeconfig string) (*kubernetes.Clientset, error) {
 		return nil, fmt.Errorf("reading kubeconfig %s: %w", kubeconfig, err)
 	}
 	cfg.Timeout = 5 * time.Second
+	// The checks create a dozen pods at once on a cluster of several nodes:
+	// client-go's default of 5 requests a second would throttle them.
+	cfg.QPS, cfg.Burst = 50, 100
 	return kubernetes.NewForConfig(cfg)
 }
 
@@ -272,6 +284,21 @@ func nodeReady(node *corev1.Node) bool {
 		}
 	}
 	return false
+}
+
+// eachNode runs do for every node side by side and joins their errors.
+func eachNode(members []nodes.Node, do func(nodes.Node) error) error {
+	errs := make([]error, len(members))
+	var wg sync.WaitGroup
+	for i, n := range members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = do(n)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func nodeNames(nodes []corev1.Node) []string {
