@@ -24,10 +24,15 @@ docker: ## a Docker engine that answers (installs and starts dockerd when needed
 	@hack/docker.sh
 
 .PHONY: tools
-tools: $(BIN)/kind $(BIN)/ginkgo ## kind and the ginkgo CLI, at the versions go.mod pins, into bin/
+tools: $(BIN)/kind $(BIN)/ginkgo $(BIN)/sonobuoy ## kind, the ginkgo CLI and sonobuoy, at the versions go.mod pins, into bin/
 
 $(BIN)/kind $(BIN)/ginkgo: go.mod go.sum
 	@$(TIMED) "build $(@F) (pinned in go.mod)" go build -o $@ $(if $(filter kind,$(@F)),sigs.k8s.io/kind,github.com/onsi/ginkgo/v2/ginkgo)
+
+# Static: its aggregator and worker image (hack/build-sonobuoy-image.sh) is this binary FROM scratch.
+$(BIN)/sonobuoy: go.mod go.sum
+	@$(TIMED) "build sonobuoy (pinned in go.mod; static)" env CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' \
+		-o $@ github.com/vmware-tanzu/sonobuoy
 
 $(BIN)/cluster: $(call GO_SOURCES,hack/cluster)
 	@$(TIMED) "build bin/cluster" go build -o $@ ./hack/cluster
