@@ -73,12 +73,14 @@ test: $(BIN)/pod.test ## go vet, unit tests, and a dry run of the suite against 
 
 # With KUBECONFIG set, e2e runs against that cluster and never touches kind.
 E2E_CLUSTER := $(if $(KUBECONFIG),,kind-up images)
+# What the kit's checks run beside the kit: sonobuoy, and the plugin's renderer and judge.
+KIT_TOOLS := $(BIN)/sonobuoy $(BIN)/plugin $(BIN)/cluster
 
 .PHONY: e2e
 # On the kind cluster, e2e then proves the vendor kit too (make e2e-kit).
-e2e: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(if $(KUBECONFIG),,$(BIN)/incluster) ## the suite on the kind cluster (or $$KUBECONFIG's), then the vendor kit on kind; reports in _artifacts/
+e2e: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(if $(KUBECONFIG),,$(KIT_TOOLS)) ## the suite on the kind cluster (or $$KUBECONFIG's), then the vendor kit on kind; reports in _artifacts/
 	@hack/e2e.sh
-	@$(if $(KUBECONFIG),,KUBECONFIG=$(KIND_KUBECONFIG) hack/e2e-kit.sh "$$(hack/build-dist.sh)")
+	@$(if $(KUBECONFIG),,KUBECONFIG=$(KIND_KUBECONFIG) CLUSTER_NAME=$(CLUSTER_NAME) hack/e2e-kit.sh "$$(hack/build-dist.sh)")
 
 .PHONY: e2e-clean
 e2e-clean: $(BIN)/pod.test ## delete the namespaces an interrupted run left behind
@@ -131,10 +133,15 @@ e2e-rerun: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report ## run aga
 dist: docker ## the vendor kit: _dist/podsem-<version>-linux-amd64.tar.gz (launcher, static suite, images, sonobuoy plugin)
 	@hack/build-dist.sh >/dev/null
 
-$(BIN)/incluster: $(call GO_SOURCES,hack/incluster framework/profiles framework/catalogue)
-	@$(TIMED) "build bin/incluster" go build -o $@ ./hack/incluster
+$(BIN)/plugin: $(call GO_SOURCES,hack/plugin framework/profiles framework/catalogue)
+	@$(TIMED) "build bin/plugin" go build -o $@ ./hack/plugin
 
 # The kit's checks import images into the kind nodes: on the kind cluster only.
+# They run a sample, one fast ID per area (bin/plugin sample); FULL=1 runs every ID.
 .PHONY: e2e-kit
-e2e-kit: kind-up $(BIN)/incluster ## the kit from its tarball alone (no Go on PATH) on the kind cluster: list, bad input, podsem run, the sonobuoy plugin as a pod; _artifacts/kit
-	@KUBECONFIG=$(KIND_KUBECONFIG) hack/e2e-kit.sh "$$(hack/build-dist.sh)"
+e2e-kit: kind-up $(KIT_TOOLS) ## the kit from its tarball alone (no Go on PATH) on the kind cluster: list, bad input, podsem run, the plugin under sonobuoy; a sample of IDs (FULL=1: all); _artifacts/kit
+	@KUBECONFIG=$(KIND_KUBECONFIG) CLUSTER_NAME=$(CLUSTER_NAME) FULL=$(FULL) hack/e2e-kit.sh "$$(hack/build-dist.sh)"
+
+.PHONY: e2e-sonobuoy
+e2e-sonobuoy: kind-up $(KIT_TOOLS) ## the kit's plugin under sonobuoy (go.mod's version, local image) on the kind cluster, as rbac.yaml's ServiceAccount; a sample (FULL=1: all); _artifacts/sonobuoy
+	@KUBECONFIG=$(KIND_KUBECONFIG) CLUSTER_NAME=$(CLUSTER_NAME) FULL=$(FULL) hack/e2e-sonobuoy.sh "$$(hack/build-dist.sh)"

@@ -109,15 +109,7 @@ func TestPluginChecksCatchBreakage(t *testing.T) {
 // run as the ServiceAccount of rbac.yaml) valid: uncommented, it decodes
 // strictly and runs the pod as that account, never restarted.
 func TestCommentedPodSpec(t *testing.T) {
-	lines := strings.Split(readFile(t, shippedPlugin), "\n")
-	start := slices.Index(lines, "# podSpec:")
-	if start < 0 {
-		t.Fatal("no commented podSpec in the plugin")
-	}
-	for i := start; i < len(lines) && strings.HasPrefix(lines[i], "#"); i++ {
-		lines[i] = strings.TrimPrefix(strings.TrimPrefix(lines[i], "#"), " ")
-	}
-	p, err := decodePlugin([]byte(strings.Join(lines, "\n")))
+	p, err := loadPlugin(shippedPlugin, "v1", true)
 	if err != nil {
 		t.Fatalf("the uncommented podSpec does not decode: %v", err)
 	}
@@ -128,17 +120,20 @@ func TestCommentedPodSpec(t *testing.T) {
 	if p.PodSpec == nil || p.PodSpec.ServiceAccountName != r.ServiceAccount.Name || p.PodSpec.RestartPolicy != corev1.RestartPolicyNever {
 		t.Errorf("uncommented podSpec = %+v, want serviceAccountName %s and restartPolicy Never", p.PodSpec, r.ServiceAccount.Name)
 	}
+	if _, err := uncommentPodSpec([]byte("sonobuoy-config: {}\n")); err == nil {
+		t.Error("a plugin without the commented podSpec: want an error")
+	}
 }
 
 func TestLoadPluginRenders(t *testing.T) {
-	p, err := loadPlugin(shippedPlugin, "v9-test")
+	p, err := loadPlugin(shippedPlugin, "v9-test", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if img, _ := flagValue(p.Spec.Args, "--image"); p.Spec.Image != "podsem/podsem:v9-test" || img != "podsem/podprobe:v9-test" {
 		t.Errorf("rendered images %s and %s, want podsem/podsem:v9-test and podsem/podprobe:v9-test", p.Spec.Image, img)
 	}
-	if _, err := loadPlugin(shippedPlugin, ""); err == nil || !strings.Contains(err.Error(), "--version") {
+	if _, err := loadPlugin(shippedPlugin, "", false); err == nil || !strings.Contains(err.Error(), "--version") {
 		t.Errorf("an unrendered plugin: got %v, want an error telling to pass --version", err)
 	}
 }

@@ -16,13 +16,18 @@ const versionToken = "PODSEM_VERSION"
 
 // Plugin is a sonobuoy plugin definition, with the fields sonobuoy's manifest
 // knows (pkg/plugin/manifest: Manifest and SonobuoyConfig), so that a strict
-// decode rejects anything sonobuoy would not read. extra-volumes and config-map
-// are left out: podsem's plugin uses neither, and the harness could not honour them.
+// decode rejects anything sonobuoy would not read (sonobuoy itself ignores an
+// unknown field). extra-volumes is left out: podsem's plugin uses none.
+// config-map's files appear in the plugin container under configDir.
 type Plugin struct {
-	SonobuoyConfig SonobuoyConfig   `json:"sonobuoy-config"`
-	Spec           corev1.Container `json:"spec"`
-	PodSpec        *corev1.PodSpec  `json:"podSpec,omitempty"`
+	SonobuoyConfig SonobuoyConfig    `json:"sonobuoy-config"`
+	Spec           corev1.Container  `json:"spec"`
+	PodSpec        *corev1.PodSpec   `json:"podSpec,omitempty"`
+	ConfigMap      map[string]string `json:"config-map,omitempty"`
 }
+
+// configDir is where sonobuoy mounts a plugin's config-map in its container.
+const configDir = "/tmp/sonobuoy/config"
 
 // SonobuoyConfig is a plugin's sonobuoy-config section.
 type SonobuoyConfig struct {
@@ -37,7 +42,8 @@ type SonobuoyConfig struct {
 }
 
 // resultsVolume is the volume sonobuoy adds to every plugin pod and mounts in its
-// worker sidecar at its ResultsDir; the plugin container mounts it too.
+// worker sidecar at its ResultsDir; the plugin container mounts it too, and
+// writes there the done file the worker waits for.
 const resultsVolume = "results"
 
 // decodePlugin decodes a plugin definition strictly: unknown or duplicate
@@ -50,12 +56,18 @@ func decodePlugin(data []byte) (*Plugin, error) {
 	return &p, nil
 }
 
-// loadPlugin reads, renders (version replaces the token, when given) and
-// checks the plugin definition at path.
-func loadPlugin(path, version string) (*Plugin, error) {
+// loadPlugin reads, renders (version replaces the token, when given; the
+// commented podSpec is uncommented with asAccount) and checks the plugin
+// definition at path.
+func loadPlugin(path, version string, asAccount bool) (*Plugin, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("plugin: %v", err)}
+	}
+	if asAccount {
+		if data, err = uncommentPodSpec(data); err != nil {
+			return nil, usageError{fmt.Errorf("plugin %s: %v", path, err)}
+		}
 	}
 	text := string(data)
 	if version != "" {
@@ -135,4 +147,22 @@ func resultsMount(c corev1.Container) string {
 		}
 	}
 	return ""
+}
+
+// podSpecComment opens the podSpec that podsem.yaml offers in a comment.
+const podSpecComment = "# podSpec:"
+
+// uncommentPodSpec is the plugin definition with the podSpec it offers in a
+// comment (to run as the ServiceAccount of rbac.yaml) uncommented: the comment
+// block from "# podSpec:" on, each line without its "# ".
+func uncommentPodSpec(data []byte) ([]byte, error) {
+	lines := strings.Split(string(data), "\n")
+	start := slices.Index(lines, podSpecComment)
+	if start < 0 {
+		return nil, fmt.Errorf("no commented podSpec (a line %q) to run the plugin as the RBAC file's ServiceAccount", podSpecComment)
+	}
+	for i := start; i < len(lines) && strings.HasPrefix(lines[i], "#"); i++ {
+		lines[i] = strings.TrimPrefix(strings.TrimPrefix(lines[i], "#"), " ")
+	}
+	return []byte(strings.Join(lines, "\n")), nil
 }

@@ -194,8 +194,8 @@ func loadRBAC(path string) (*RBAC, error) {
 	return r, nil
 }
 
-// fieldManager owns the fields incluster applies.
-const fieldManager = "podsem-incluster"
+// fieldManager owns the fields plugin render --apply applies.
+const fieldManager = "podsem-plugin"
 
 // applyRBAC creates or updates each object with a server-side apply, so the
 // cluster ends up with exactly the file's rules: a rule taken out of the file
