@@ -94,9 +94,16 @@ if "$sonobuoy" status --kubeconfig "$kubeconfig" --namespace "$namespace" >/dev/
 fi
 ns=$("$ROOT/bin/plugin" render "${render[@]}" --apply --kubeconfig "$kubeconfig")
 
+# Workers reach the aggregator at its Service's name. Left to itself, sonobuoy
+# v0.57 advertises "[POD-IP]:8080", which this Go's net/url refuses (brackets
+# hold IPv6 addresses only), and the worker exits before it waits for results.
+# (--config must come before every flag that sets a configuration field.)
+printf '{"Server": {"advertiseaddress": "sonobuoy-aggregator.%s.svc:8080"}}\n' "$ns" >"$WORK/sonobuoy-config.json"
+
 log "sonobuoy $("$sonobuoy" version --short): the kit's plugin in namespace $ns, image $image, waiting up to $wait_minutes min"
 rc=0
-"$sonobuoy" run --kubeconfig "$kubeconfig" --namespace "$ns" --skip-preflight=existingnamespace \
+"$sonobuoy" run --config "$WORK/sonobuoy-config.json" \
+	--kubeconfig "$kubeconfig" --namespace "$ns" --skip-preflight=existingnamespace \
 	--plugin "$WORK/podsem.yaml" --sonobuoy-image "$image" \
 	--image-pull-policy Never --force-image-pull-policy \
 	--timeout $((wait_minutes * 60)) --wait="$wait_minutes" --wait-output progress || rc=$?

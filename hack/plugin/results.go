@@ -90,6 +90,10 @@ func parseDetailed(data []byte) ([]testcase, error) {
 		if len(line) == 0 {
 			continue
 		}
+		// A leaf that stands for a file (a plugin's error, say) comes as "PATH {json}".
+		if i := bytes.IndexByte(line, '{'); i > 0 {
+			line = line[i:]
+		}
 		var item struct {
 			Name   string `json:"name"`
 			Status string `json:"status"`

@@ -61,6 +61,10 @@ func TestParseDetailed(t *testing.T) {
 	if err != nil || len(cases) != 3 || cases[2].Status != failed || !strings.Contains(cases[1].Name, "[NET-01]") {
 		t.Errorf("got %+v, %v", cases, err)
 	}
+	cases, err = parseDetailed([]byte(`podsem|Container sonobuoy-worker is in a terminated state {"name":"Container sonobuoy-worker is in a terminated state","status":"failed"}` + "\n"))
+	if err != nil || len(cases) != 1 || cases[0].Status != failed {
+		t.Errorf("a plugin's error item: %+v, %v", cases, err)
+	}
 	if _, err := parseDetailed([]byte("Plugin: podsem\nStatus: passed\n")); err == nil {
 		t.Error("the report mode's output is not the detailed mode's: want an error")
 	}
