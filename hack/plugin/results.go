@@ -207,7 +207,7 @@ func judge(entries []catalogue.Entry, cases []testcase, gate string, o checkOpti
 		}
 	}
 	if gate != "" {
-		v.summary += "; plugin's " + gate
+		v.summary += "; launcher's " + gate
 	}
 	return v
 }

@@ -131,7 +131,7 @@ func TestJudge(t *testing.T) {
 		})
 	}
 	v := judge(smallCatalogue, run(passed, skipped, skipped, passed), gatePartial, sample)
-	if want := "the sample, 2 of 4 catalogue IDs (NET-01,HOST-01): 2 passed, 0 failed, 0 skipped, 2 outside the sample skipped; plugin's " + gatePartial; v.summary != want {
+	if want := "the sample, 2 of 4 catalogue IDs (NET-01,HOST-01): 2 passed, 0 failed, 0 skipped, 2 outside the sample skipped; launcher's " + gatePartial; v.summary != want {
 		t.Errorf("summary %q, want %q", v.summary, want)
 	}
 }
