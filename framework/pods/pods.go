@@ -22,6 +22,7 @@ import (
 
 	"github.com/podsem/podsem/fixtures"
 	"github.com/podsem/podsem/framework/config"
+	"github.com/podsem/podsem/framework/timing"
 )
 
 // ReadyTimeout bounds how long a fixture pod may take to become Ready.
@@ -66,6 +67,7 @@ func Load(name string) *v1.Pod {
 // each is Ready. It returns them as the API server last saw them.
 func Start(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "start "+names(pods))()
 	return awaitReady(ctx, f, Create(ctx, f, pods...))
 }
 
@@ -76,6 +78,7 @@ func Start(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v
 // bound to its node; then all are awaited Ready, as Start does.
 func StartOnOneNode(ctx context.Context, f *e2eframework.Framework, first *v1.Pod, others ...*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "start on one node "+names(append([]*v1.Pod{first}, others...)))()
 	created := Create(ctx, f, first)
 	scheduled, err := WaitFor(ctx, f, created[0].Name, ReadyTimeout, "scheduled to a node", func(p *v1.Pod) (bool, error) {
 		return p.Spec.NodeName != "", nil
@@ -104,6 +107,7 @@ func awaitReady(ctx context.Context, f *e2eframework.Framework, created []*v1.Po
 // pods that are not meant to become Ready.
 func Create(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "create "+names(pods))()
 	created := make([]*v1.Pod, 0, len(pods))
 	for _, p := range pods {
 		c, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, p, metav1.CreateOptions{})
@@ -135,6 +139,7 @@ func Create(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*
 //     the spec itself checks once the pod runs.
 func StartOptional(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) (*v1.Pod, string) {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "start (optional) "+pod.Name)()
 	created, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, pod, metav1.CreateOptions{})
 	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) {
 		return nil, fmt.Sprintf("the API server rejects pod %s: %v", pod.Name, err)
@@ -174,6 +179,7 @@ const ephemeralAttempts = 3
 // the name of the ephemeral container that runs.
 func AddEphemeralOptional(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, ec v1.EphemeralContainer) (*v1.Pod, string, string) {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "add ephemeral container "+ec.Name+" to "+pod.Name)()
 	base := ec.Name
 	var refusals []string
 	for attempt := 1; attempt <= ephemeralAttempts; attempt++ {
@@ -354,19 +360,56 @@ func OnNodeOf(pod *v1.Pod) func(*v1.Pod) {
 }
 
 // WaitReady waits until pod name is Ready. Its error names what was seen last:
-// container states and reasons, and the pod's warning events.
+// container states and reasons, and the pod's warning events. The wait is a
+// pod start in the spec's timing, with its milestones.
 func WaitReady(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration) (*v1.Pod, error) {
-	return WaitFor(ctx, f, name, timeout, "Ready", func(p *v1.Pod) (bool, error) {
+	end := timing.StartMarked(timing.PodStart, "await "+name+" Ready")
+	m := milestones{}
+	p, err := WaitFor(ctx, f, name, timeout, "Ready", func(p *v1.Pod) (bool, error) {
+		m.see(name, p)
 		if p.Status.Phase == v1.PodFailed || p.Status.Phase == v1.PodSucceeded {
 			return false, fmt.Errorf("pod %s ended (%s) before becoming Ready: %s", name, p.Status.Phase, States(p))
 		}
 		return isReady(p), nil
 	})
+	end(m)
+	return p, err
+}
+
+// milestones are the first moments a pod was seen scheduled, with its
+// sandbox up, with every container running, and Ready: where a pod start's
+// time went.
+type milestones map[string]time.Time
+
+func (m milestones) see(name string, p *v1.Pod) {
+	mark := func(what string, ok bool) {
+		if _, seen := m[name+" "+what]; ok && !seen {
+			m[name+" "+what] = time.Now()
+		}
+	}
+	mark("scheduled", p.Spec.NodeName != "")
+	mark("sandbox", sandboxUp(p))
+	running := len(p.Status.ContainerStatuses) > 0
+	for _, s := range p.Status.ContainerStatuses {
+		running = running && s.State.Running != nil
+	}
+	mark("running", running)
+	mark("ready", isReady(p))
+}
+
+// names is the pods' names, for timing spans.
+func names(pods []*v1.Pod) string {
+	var n []string
+	for _, p := range pods {
+		n = append(n, p.Name)
+	}
+	return strings.Join(n, ", ")
 }
 
 // WaitFor polls pod name until done says so, done fails, or timeout passes; what
 // names the awaited condition in the timeout message.
 func WaitFor(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration, what string, done func(*v1.Pod) (bool, error)) (*v1.Pod, error) {
+	defer timing.Start(timing.Wait, "pod "+name+" "+what)()
 	deadline := time.Now().Add(timeout)
 	var last *v1.Pod
 	for {

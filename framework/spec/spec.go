@@ -3,6 +3,7 @@
 package spec
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/podsem/podsem/framework/catalogue"
 	"github.com/podsem/podsem/framework/config"
+	"github.com/podsem/podsem/framework/timing"
 )
 
 // NamespacePrefix starts the name of every namespace podsem creates; the
@@ -29,6 +31,13 @@ const Timeout = 5 * time.Minute
 // level and ID, bounded by Timeout. args are further decorators and the body.
 func It(id string, args ...any) bool {
 	e := catalogue.Lookup(id)
+	// The body is wrapped so that the spec's timing entry tells setup, body
+	// and teardown apart.
+	for i, a := range args {
+		if body, ok := a.(func(context.Context)); ok {
+			args[i] = func(ctx context.Context) { timing.Body(func() { body(ctx) }) }
+		}
+	}
 	return ginkgo.It(e.Text(), append([]any{ginkgo.Label(e.Labels()...), ginkgo.Offset(1), ginkgo.SpecTimeout(Timeout)}, args...)...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -16,6 +17,7 @@ import (
 	"github.com/podsem/podsem/framework/pods"
 	"github.com/podsem/podsem/framework/probe"
 	"github.com/podsem/podsem/framework/spec"
+	"github.com/podsem/podsem/framework/timing"
 )
 
 const (
@@ -308,6 +310,7 @@ func readRecord(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, con
 // awaitSignals waits, bounded, until the record at path in container lists want.
 func awaitSignals(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container, path string, want []string) {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.Wait, "signals "+strings.Join(want, ",")+" recorded in "+container)()
 	gomega.Eventually(ctx, func(ctx context.Context) []string {
 		return readRecord(ctx, f, pod, container, path).Signals
 	}).WithTimeout(signalWait).WithPolling(200*time.Millisecond).Should(gomega.Equal(want),

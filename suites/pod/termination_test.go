@@ -18,6 +18,7 @@ import (
 	"github.com/podsem/podsem/framework/pods"
 	"github.com/podsem/podsem/framework/probe"
 	"github.com/podsem/podsem/framework/spec"
+	"github.com/podsem/podsem/framework/timing"
 )
 
 const (
@@ -62,17 +63,20 @@ var _ = ginkgo.Describe("sandbox: termination", func() {
 
 		// Control: every container reaches the observer, so a report missing
 		// later is an event missing, not the network.
-		gomega.Eventually(ctx, func(ctx context.Context) []string {
-			got := reportsOf(ctx, f, observer)
-			var missing []string
-			for _, c := range all {
-				if len(got.Find("start "+c)) == 0 {
-					missing = append(missing, c)
+		func() {
+			defer timing.Start(timing.Wait, "every container's start reported to the observer")()
+			gomega.Eventually(ctx, func(ctx context.Context) []string {
+				got := reportsOf(ctx, f, observer)
+				var missing []string
+				for _, c := range all {
+					if len(got.Find("start "+c)) == 0 {
+						missing = append(missing, c)
+					}
 				}
-			}
-			return missing
-		}).WithTimeout(startReportTimeout).WithPolling(500*time.Millisecond).Should(gomega.BeEmpty(),
-			"every container of pod %s reports its start to the observer at %s", dying.Name, collector)
+				return missing
+			}).WithTimeout(startReportTimeout).WithPolling(500*time.Millisecond).Should(gomega.BeEmpty(),
+				"every container of pod %s reports its start to the observer at %s", dying.Name, collector)
+		}()
 
 		// The delete is marked on the collector's clock, which the reports are
 		// judged by: no clock of another machine comes in.
@@ -185,6 +189,7 @@ func since(r, mark probe.Report) string {
 
 // awaitGone waits, bounded, until pod name is no longer in the API.
 func awaitGone(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration) error {
+	defer timing.Start(timing.Wait, "pod "+name+" gone")()
 	deadline := time.Now().Add(timeout)
 	for {
 		p, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Get(ctx, name, metav1.GetOptions{})

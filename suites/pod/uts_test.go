@@ -17,6 +17,7 @@ import (
 	"github.com/podsem/podsem/framework/pods"
 	"github.com/podsem/podsem/framework/probe"
 	"github.com/podsem/podsem/framework/spec"
+	"github.com/podsem/podsem/framework/timing"
 )
 
 var _ = ginkgo.Describe("uts", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
@@ -194,11 +195,14 @@ func fqdnResolves(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, f
 	ips := pods.IPs(pod)
 	gomega.Expect(ips).NotTo(gomega.BeEmpty(), "pod %s has an IP", pod.Name)
 	for _, c := range []string{"a", "b"} {
-		gomega.Eventually(ctx, func(ctx context.Context) []string {
-			var got probe.Resolve
-			probe.Run(ctx, f, pod, c, "resolve", name).Decode(&got)
-			return got.Addrs
-		}).WithTimeout(dnsTimeout).WithPolling(500*time.Millisecond).Should(gomega.ContainElement(ips[0]),
-			"the cluster's DNS resolves the pod's FQDN %s, from container %s, to the pod's IP %s (within %s)", name, c, ips[0], dnsTimeout)
+		func() {
+			defer timing.Start(timing.Wait, c+": "+name+" resolves")()
+			gomega.Eventually(ctx, func(ctx context.Context) []string {
+				var got probe.Resolve
+				probe.Run(ctx, f, pod, c, "resolve", name).Decode(&got)
+				return got.Addrs
+			}).WithTimeout(dnsTimeout).WithPolling(500*time.Millisecond).Should(gomega.ContainElement(ips[0]),
+				"the cluster's DNS resolves the pod's FQDN %s, from container %s, to the pod's IP %s (within %s)", name, c, ips[0], dnsTimeout)
+		}()
 	}
 }
