@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -18,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 
 	"github.com/podsem/podsem/fixtures"
@@ -91,16 +94,33 @@ func StartOnOneNode(ctx context.Context, f *e2eframework.Framework, first *v1.Po
 }
 
 // awaitReady waits until each created pod is Ready, records each as evidence
-// (its node among it), and returns them as the API server last saw them.
+// (its node among it), and returns them as the API server last saw them. The
+// pods are awaited side by side, so that each one's milestones are its own;
+// the first failure, in the pods' order, fails the spec.
 func awaitReady(ctx context.Context, f *e2eframework.Framework, created []*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
+	errs := make([]error, len(created))
+	ready := make([]*v1.Pod, len(created))
+	var wg sync.WaitGroup
 	for i, p := range created {
-		ready, err := WaitReady(ctx, f, p.Name, ReadyTimeout)
-		e2eframework.ExpectNoError(err)
-		created[i] = ready
-		ginkgo.AddReportEntry("pod "+p.Name, Summary(ready), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+		wg.Go(func() { ready[i], errs[i] = WaitReady(ctx, f, p.Name, ReadyTimeout) })
+	}
+	wg.Wait()
+	for i, p := range created {
+		e2eframework.ExpectNoError(errs[i])
+		created[i] = ready[i]
+		ginkgo.AddReportEntry("pod "+p.Name, Summary(ready[i]), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	}
 	return created
+}
+
+// names is the pods' names, for timing spans.
+func names(pods []*v1.Pod) string {
+	var n []string
+	for _, p := range pods {
+		n = append(n, p.Name)
+	}
+	return strings.Join(n, ", ")
 }
 
 // Create creates the given pods in f's namespace without waiting for them; for
@@ -397,41 +417,190 @@ func (m milestones) see(name string, p *v1.Pod) {
 	mark("ready", isReady(p))
 }
 
-// names is the pods' names, for timing spans.
-func names(pods []*v1.Pod) string {
-	var n []string
-	for _, p := range pods {
-		n = append(n, p.Name)
-	}
-	return strings.Join(n, ", ")
-}
-
-// WaitFor polls pod name until done says so, done fails, or timeout passes; what
-// names the awaited condition in the timeout message.
+// WaitFor waits until done says so for pod name, done fails, or timeout
+// passes; what names the awaited condition in the timeout message. It
+// watches the pod (a change is seen as it happens, not at the next poll),
+// and judges it again every pollInterval between changes, for conditions
+// that depend on time or on more than the pod. Where the client may not
+// watch pods, it polls. A pod deleted meanwhile ends the wait with an error.
 func WaitFor(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration, what string, done func(*v1.Pod) (bool, error)) (*v1.Pod, error) {
 	defer timing.Start(timing.Wait, "pod "+name+" "+what)()
-	deadline := time.Now().Add(timeout)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := f.ClientSet.CoreV1().Pods(f.Namespace.Name)
 	var last *v1.Pod
+	judge := func(p *v1.Pod) (bool, error) {
+		last = p
+		return done(p)
+	}
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for wctx.Err() == nil {
+		p, err := client.Get(wctx, name, metav1.GetOptions{})
+		if err != nil {
+			// Not yet visible, or a transient error: try again.
+			if !sleep(wctx, pollInterval) {
+				break
+			}
+			continue
+		}
+		if ok, err := judge(p); ok || err != nil {
+			return p, err
+		}
+		if !canWatch.Load() {
+			if !sleep(wctx, pollInterval) {
+				break
+			}
+			continue
+		}
+		w, err := client.Watch(wctx, metav1.ListOptions{
+			FieldSelector:   fields.OneTermEqualSelector("metadata.name", name).String(),
+			ResourceVersion: p.ResourceVersion,
+		})
+		if apierrors.IsForbidden(err) {
+			canWatch.Store(false)
+			continue
+		}
+		if err != nil {
+			if !sleep(wctx, pollInterval) {
+				break
+			}
+			continue
+		}
+		p, err = follow(wctx, w, tick, last, judge)
+		w.Stop()
+		if p != nil || err != nil {
+			return p, err
+		}
+		// The watch ended (closed by the server, or expired): start again.
+	}
+	state := "never seen"
+	if last != nil {
+		state = States(last)
+	}
+	return last, fmt.Errorf("pod %s/%s not %s within %s: %s%s", f.Namespace.Name, name, what, timeout, state, warnings(ctx, f, name))
+}
+
+// canWatch is false once the API server has refused this client a watch on
+// pods (a least-privilege role with get only): WaitFor polls from then on.
+var canWatch atomic.Bool
+
+func init() { canWatch.Store(true) }
+
+// follow judges the pod on every event of w, and the last one seen on every
+// tick, until judge says so or fails (the pod is returned), the pod is
+// deleted (an error), or the watch or ctx ends (nil, nil).
+func follow(ctx context.Context, w watch.Interface, tick *time.Ticker, last *v1.Pod, judge func(*v1.Pod) (bool, error)) (*v1.Pod, error) {
 	for {
-		p, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			last = p
-			ok, err := done(p)
-			if err != nil {
-				return p, err
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-tick.C:
+			if ok, err := judge(last); ok || err != nil {
+				return last, err
 			}
-			if ok {
-				return p, nil
+		case ev, open := <-w.ResultChan():
+			if !open {
+				return nil, nil
+			}
+			p, isPod := ev.Object.(*v1.Pod)
+			switch {
+			case ev.Type == watch.Deleted && isPod:
+				return p, fmt.Errorf("pod %s/%s was deleted while awaited: %s", p.Namespace, p.Name, States(p))
+			case (ev.Type == watch.Added || ev.Type == watch.Modified) && isPod:
+				last = p
+				if ok, err := judge(p); ok || err != nil {
+					return p, err
+				}
+			case ev.Type == watch.Error:
+				return nil, nil // e.g. the resource version expired: Get again
 			}
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			state := "never seen"
-			if last != nil {
-				state = States(last)
-			}
-			return last, fmt.Errorf("pod %s/%s not %s within %s: %s%s", f.Namespace.Name, name, what, timeout, state, warnings(ctx, f, name))
+	}
+}
+
+// WaitGone waits until pod name is no longer in the API, watching it as
+// WaitFor does.
+func WaitGone(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration) error {
+	defer timing.Start(timing.Wait, "pod "+name+" gone")()
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := f.ClientSet.CoreV1().Pods(f.Namespace.Name)
+	var last *v1.Pod
+	var lastErr error
+	for wctx.Err() == nil {
+		p, err := client.Get(wctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
 		}
-		time.Sleep(pollInterval)
+		if err != nil {
+			lastErr = err
+			if !sleep(wctx, pollInterval) {
+				break
+			}
+			continue
+		}
+		last, lastErr = p, nil
+		if !canWatch.Load() {
+			if !sleep(wctx, pollInterval) {
+				break
+			}
+			continue
+		}
+		w, err := client.Watch(wctx, metav1.ListOptions{
+			FieldSelector:   fields.OneTermEqualSelector("metadata.name", name).String(),
+			ResourceVersion: p.ResourceVersion,
+		})
+		if apierrors.IsForbidden(err) {
+			canWatch.Store(false)
+			continue
+		}
+		if err != nil {
+			if !sleep(wctx, pollInterval) {
+				break
+			}
+			continue
+		}
+		gone := false
+	events:
+		for {
+			select {
+			case <-wctx.Done():
+				break events
+			case ev, open := <-w.ResultChan():
+				if !open || ev.Type == watch.Error {
+					break events
+				}
+				if p, ok := ev.Object.(*v1.Pod); ok {
+					last = p
+				}
+				if ev.Type == watch.Deleted {
+					gone = true
+					break events
+				}
+			}
+		}
+		w.Stop()
+		if gone {
+			return nil
+		}
+	}
+	state := fmt.Sprintf("last error %v", lastErr)
+	if last != nil && lastErr == nil {
+		state = States(last)
+	}
+	return fmt.Errorf("pod %s/%s not gone within %s of its deletion: %s", f.Namespace.Name, name, timeout, state)
+}
+
+// sleep waits d, or until ctx ends (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

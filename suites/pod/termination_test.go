@@ -10,7 +10,6 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
 	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 	admissionapi "k8s.io/pod-security-admission/api"
@@ -85,7 +84,7 @@ var _ = ginkgo.Describe("sandbox: termination", func() {
 		gomega.Expect(mark.Record).NotTo(gomega.BeNil(), "the collector recorded the delete mark")
 		deleted := time.Now()
 		e2eframework.ExpectNoError(f.ClientSet.CoreV1().Pods(f.Namespace.Name).Delete(ctx, dying.Name, metav1.DeleteOptions{}), "deleting pod %s with its own grace period", dying.Name)
-		goneErr := awaitGone(ctx, f, dying.Name, grace+goneMargin)
+		goneErr := pods.WaitGone(ctx, f, dying.Name, grace+goneMargin)
 		took := time.Since(deleted)
 
 		reports := reportsOf(ctx, f, observer)
@@ -185,24 +184,4 @@ func since(r, mark probe.Report) string {
 		return d.String()
 	}
 	return "+" + d.String()
-}
-
-// awaitGone waits, bounded, until pod name is no longer in the API.
-func awaitGone(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration) error {
-	defer timing.Start(timing.Wait, "pod "+name+" gone")()
-	deadline := time.Now().Add(timeout)
-	for {
-		p, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			state := fmt.Sprintf("last error %v", err)
-			if err == nil {
-				state = pods.States(p)
-			}
-			return fmt.Errorf("pod %s/%s not gone within %s of its deletion: %s", f.Namespace.Name, name, timeout, state)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
