@@ -58,6 +58,8 @@ func NotOffered(reason string) {
 // Framework gives every spec of the enclosing container its own namespace
 // (basename gets the podsem- prefix), at pod-security level.
 func Framework(basename string, level admissionapi.Level) *e2eframework.Framework {
+	// First, so that the spec's timing holds the namespace's set-up and teardown.
+	ginkgo.BeforeEach(timing.Track, e2eframework.AnnotatedLocation("timing"))
 	f := e2eframework.NewDefaultFramework(NamespacePrefix + basename)
 	f.NamespacePodSecurityLevel = level
 	return f
@@ -73,7 +75,11 @@ func SharedFramework(basename string, level admissionapi.Level) *e2eframework.Fr
 		Timeouts:                  e2eframework.NewTimeoutContext(),
 		NamespacePodSecurityLevel: level,
 	}
-	ginkgo.BeforeAll(f.BeforeEach, e2eframework.AnnotatedLocation("set up shared namespace"))
+	ginkgo.BeforeAll(func(ctx context.Context) {
+		timing.Begin() // the first spec's account holds the shared set-up
+		f.BeforeEach(ctx)
+	}, e2eframework.AnnotatedLocation("set up shared namespace"))
+	ginkgo.BeforeEach(timing.Track, e2eframework.AnnotatedLocation("timing"))
 	return f
 }
 

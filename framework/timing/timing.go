@@ -93,6 +93,7 @@ func (s Spec) Slowest(n int, phases ...Phase) []Span {
 // recorder is the spec in progress on this process: Ginkgo runs one spec at a
 // time per process; the mutex keeps a helper's goroutine safe.
 type recorder struct {
+	key       string
 	mu        sync.Mutex
 	start     time.Time
 	bodyStart time.Time
@@ -108,15 +109,27 @@ var (
 	current *recorder
 )
 
-// BeginSpec starts the account of the spec about to run and registers, as
-// the spec's last cleanup, the report entry that ends it. Call it from a
-// top-level BeforeEach, which runs before every other setup node and whose
-// cleanup runs after every other one.
-func BeginSpec() {
-	r := &recorder{start: time.Now()}
+// Begin starts the account of the spec about to run, unless it has begun.
+// SharedFramework calls it in its BeforeAll, which runs before any
+// BeforeEach of the container, so that the first spec's account holds the
+// shared namespace and pods.
+func Begin() {
+	key := specKey()
 	mu.Lock()
-	current = r
-	mu.Unlock()
+	defer mu.Unlock()
+	if current == nil || current.key != key {
+		current = &recorder{key: key, start: time.Now()}
+	}
+}
+
+// Track begins the spec's account (if Begin has not) and registers, as a
+// cleanup, the report entry that ends it. Register it as a BeforeEach before
+// any other of the container, so that its cleanup runs after theirs.
+// (Not a top-level BeforeEach: the e2e framework's PreviewSpecs, in
+// AfterReadingAllFlags, leaves the suite without its top-level setup nodes.)
+func Track() {
+	Begin()
+	r := active()
 	ginkgo.DeferCleanup(func() {
 		s := r.finish(time.Now())
 		mu.Lock()
@@ -126,6 +139,12 @@ func BeginSpec() {
 		mu.Unlock()
 		ginkgo.AddReportEntry(EntryName, s, ginkgo.ReportEntryVisibilityNever)
 	})
+}
+
+// specKey tells the running spec from the one before it.
+func specKey() string {
+	r := ginkgo.CurrentSpecReport()
+	return fmt.Sprintf("%s %s %s", r.LeafNodeLocation, r.LeafNodeText, r.StartTime)
 }
 
 // Body wraps a spec's body, marking where setup ends and teardown begins.

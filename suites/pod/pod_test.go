@@ -19,7 +19,6 @@ import (
 	"github.com/podsem/podsem/framework/config"
 	"github.com/podsem/podsem/framework/preflight"
 	"github.com/podsem/podsem/framework/spec"
-	"github.com/podsem/podsem/framework/timing"
 )
 
 func TestMain(m *testing.M) {
@@ -84,10 +83,6 @@ func TestPod(t *testing.T) {
 	suiteConfig, reporterConfig := e2eframework.CreateGinkgoConfig()
 	ginkgo.RunSpecs(t, "podsem pod semantics", suiteConfig, reporterConfig)
 }
-
-// Every spec's account of where its time went (framework/timing): first
-// among its setup nodes, so its cleanup, the report entry, comes last.
-var _ = ginkgo.BeforeEach(timing.BeginSpec)
 
 // The same preflight `make e2e` runs first, for runs started with ginkgo directly:
 // one clear failure instead of every spec timing out.
