@@ -71,7 +71,7 @@ func Load(name string) *v1.Pod {
 func Start(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
 	defer timing.Start(timing.PodStart, "start "+names(pods))()
-	return awaitReady(ctx, f, Create(ctx, f, pods...))
+	return AwaitReady(ctx, f, Create(ctx, f, pods...)...)
 }
 
 // StartOnOneNode starts the given pods on one node, wherever the scheduler puts
@@ -90,15 +90,16 @@ func StartOnOneNode(ctx context.Context, f *e2eframework.Framework, first *v1.Po
 	for _, p := range others {
 		OnNodeOf(scheduled)(p)
 	}
-	return awaitReady(ctx, f, append(created, Create(ctx, f, others...)...))
+	return AwaitReady(ctx, f, append(created, Create(ctx, f, others...)...)...)
 }
 
-// awaitReady waits until each created pod is Ready, records each as evidence
+// AwaitReady waits until each created pod is Ready, records each as evidence
 // (its node among it), and returns them as the API server last saw them. The
 // pods are awaited side by side, so that each one's milestones are its own;
 // the first failure, in the pods' order, fails the spec.
-func awaitReady(ctx context.Context, f *e2eframework.Framework, created []*v1.Pod) []*v1.Pod {
+func AwaitReady(ctx context.Context, f *e2eframework.Framework, created ...*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "await "+names(created)+" Ready")()
 	errs := make([]error, len(created))
 	ready := make([]*v1.Pod, len(created))
 	var wg sync.WaitGroup
@@ -160,11 +161,69 @@ func Create(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*
 func StartOptional(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) (*v1.Pod, string) {
 	ginkgo.GinkgoHelper()
 	defer timing.Start(timing.PodStart, "start (optional) "+pod.Name)()
+	created, skip := createOptional(ctx, f, pod)
+	if skip != "" {
+		return nil, skip
+	}
+	return awaitStarted(ctx, f, created)
+}
+
+// StartOptionalOnOneNode starts the optional pods as StartOptional does, and
+// the plain ones as Start does, all on the node of the first optional pod:
+// the others are created, bound to its node, as soon as it is scheduled, so
+// that they start while it does. The first pod the cluster does not offer
+// ends it with the reason; otherwise it returns the Ready optional and
+// plain pods.
+func StartOptionalOnOneNode(ctx context.Context, f *e2eframework.Framework, optional []*v1.Pod, plain ...*v1.Pod) ([]*v1.Pod, []*v1.Pod, string) {
+	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "start (optional) on one node "+names(append(slices.Clone(optional), plain...)))()
+	first, skip := createOptional(ctx, f, optional[0])
+	if skip != "" {
+		return nil, nil, skip
+	}
+	scheduled, err := WaitFor(ctx, f, first.Name, OptionalTimeout, "scheduled to a node", func(p *v1.Pod) (bool, error) {
+		return p.Spec.NodeName != "", nil
+	})
+	e2eframework.ExpectNoError(err)
+	created := []*v1.Pod{first}
+	for _, p := range optional[1:] {
+		OnNodeOf(scheduled)(p)
+		c, skip := createOptional(ctx, f, p)
+		if skip != "" {
+			return nil, nil, skip
+		}
+		created = append(created, c)
+	}
+	for _, p := range plain {
+		OnNodeOf(scheduled)(p)
+	}
+	others := Create(ctx, f, plain...)
+	var ready []*v1.Pod
+	for _, c := range created {
+		r, skip := awaitStarted(ctx, f, c)
+		if skip != "" {
+			return nil, nil, skip
+		}
+		ready = append(ready, r)
+	}
+	return ready, AwaitReady(ctx, f, others...), ""
+}
+
+// createOptional creates a pod that uses an Optional semantic: a rejection
+// (Forbidden, Invalid) is the reason it is not offered.
+func createOptional(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) (*v1.Pod, string) {
+	ginkgo.GinkgoHelper()
 	created, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, pod, metav1.CreateOptions{})
 	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) {
 		return nil, fmt.Sprintf("the API server rejects pod %s: %v", pod.Name, err)
 	}
 	e2eframework.ExpectNoError(err, "creating pod %s", pod.Name)
+	return created, ""
+}
+
+// awaitStarted waits for a created optional pod under StartOptional's rule.
+func awaitStarted(ctx context.Context, f *e2eframework.Framework, created *v1.Pod) (*v1.Pod, string) {
+	ginkgo.GinkgoHelper()
 	ready, refused, err := awaitOptional(ctx, f, created.Name, "Ready", isReady, allContainers, podRule)
 	e2eframework.ExpectNoError(err)
 	if refused != "" {

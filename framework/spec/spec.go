@@ -41,6 +41,13 @@ func It(id string, args ...any) bool {
 	return ginkgo.It(e.Text(), append([]any{ginkgo.Label(e.Labels()...), ginkgo.Offset(1), ginkgo.SpecTimeout(Timeout)}, args...)...)
 }
 
+// Takes orders a spec, or an Ordered container of specs, among the others:
+// Ginkgo hands specs to its parallel processes by priority, highest first,
+// so the longest start first and none starts late to end the run last.
+// seconds is roughly what make bench measured for it (a loaded machine's
+// figures are fine: only the order counts); an order, never a bound.
+func Takes(seconds int) ginkgo.SpecPriority { return ginkgo.SpecPriority(seconds) }
+
 // NotOffered ends the current Optional spec because the cluster does not offer
 // its semantic: a skip with the reason, unless the spec's ID is claimed
 // (--podsem.claim, the profile's supports list), when it is a failure: a

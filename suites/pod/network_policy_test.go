@@ -34,7 +34,7 @@ const (
 	roleLabel                = "podsem-role"
 )
 
-var _ = ginkgo.Describe("network: NetworkPolicy", func() {
+var _ = ginkgo.Describe("network: NetworkPolicy", spec.Takes(13), func() {
 	f := spec.Framework("net-policy", admissionapi.LevelBaseline)
 
 	spec.It("NET-08", func(ctx context.Context) {

@@ -42,7 +42,7 @@ const (
 	usersMarker = "PODSEM_PID07_MARKER=pid07-marker-of-a"
 )
 
-var _ = ginkgo.Describe("pid: private", func() {
+var _ = ginkgo.Describe("pid: private", spec.Takes(10), func() {
 	f := spec.Framework("pid", admissionapi.LevelBaseline)
 
 	spec.It("PID-01", func(ctx context.Context) {
@@ -95,7 +95,7 @@ var _ = ginkgo.Describe("pid: private", func() {
 	})
 })
 
-var _ = ginkgo.Describe("pid: shared", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
+var _ = ginkgo.Describe("pid: shared", spec.Takes(13), ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	f := spec.SharedFramework("pid-shared", admissionapi.LevelBaseline)
 	var pod *v1.Pod
 
@@ -168,7 +168,7 @@ var _ = ginkgo.Describe("pid: shared", ginkgo.Ordered, ginkgo.ContinueOnFailure,
 	})
 })
 
-var _ = ginkgo.Describe("pid: users", func() {
+var _ = ginkgo.Describe("pid: users", spec.Takes(6), func() {
 	f := spec.Framework("pid-users", admissionapi.LevelBaseline)
 
 	spec.It("PID-07", func(ctx context.Context) {
@@ -207,7 +207,7 @@ var _ = ginkgo.Describe("pid: users", func() {
 	})
 })
 
-var _ = ginkgo.Describe("pid: ephemeral container", func() {
+var _ = ginkgo.Describe("pid: ephemeral container", spec.Takes(11), func() {
 	f := spec.Framework("pid-eph", admissionapi.LevelBaseline)
 
 	spec.It("PID-06", func(ctx context.Context) {

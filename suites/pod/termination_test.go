@@ -35,7 +35,7 @@ const (
 	goneMargin = 15 * time.Second
 )
 
-var _ = ginkgo.Describe("sandbox: termination", func() {
+var _ = ginkgo.Describe("sandbox: termination", spec.Takes(17), func() {
 	f := spec.Framework("sbx-term", admissionapi.LevelBaseline)
 
 	spec.It("SBX-08", func(ctx context.Context) {

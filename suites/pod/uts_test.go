@@ -20,7 +20,7 @@ import (
 	"github.com/podsem/podsem/framework/timing"
 )
 
-var _ = ginkgo.Describe("uts", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
+var _ = ginkgo.Describe("uts", spec.Takes(13), ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	f := spec.SharedFramework("uts", admissionapi.LevelBaseline)
 	var pair, other, named, fqdn *v1.Pod
 	// UTS-06's pod is only created here, so that it starts beside the others,
@@ -94,7 +94,7 @@ var _ = ginkgo.Describe("uts", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() 
 // utsOverrideInitFile is where uts-override's init container leaves its hostname.
 const utsOverrideInitFile = "/evidence/init-hostname.json"
 
-var _ = ginkgo.Describe("uts: names set in the pod", func() {
+var _ = ginkgo.Describe("uts: names set in the pod", spec.Takes(7), func() {
 	// Container a gets CAP_SYS_ADMIN to call sethostname and setdomainname:
 	// privileged level.
 	f := spec.Framework("uts-set", admissionapi.LevelPrivileged)
