@@ -120,6 +120,10 @@ REPORT_META = --kubernetes-version "$$(go list -m -f '{{.Version}}' k8s.io/kuber
 e2e-matrix: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report ## the suite under each RuntimeClass in RUNTIMES ("runc crun"), each judged by its own profile (PROFILES='gvisor=gvisor'); _artifacts/report.{md,html}; status: the gate
 	@RUNTIMES="$(RUNTIMES)" hack/e2e-matrix.sh $(REPORT_META)
 
+.PHONY: bench
+bench: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report $(if $(KUBECONFIG),,$(BIN)/incluster) ## times the suite on the current cluster: BENCH_RUNS runs (5; median, min, max wall), one warm make e2e (BENCH_E2E=0 skips it), the ten slowest specs by phase; _artifacts/bench.{md,json}
+	@hack/bench.sh
+
 .PHONY: e2e-rerun
 e2e-rerun: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report ## run again only the specs that failed in _artifacts/report.json (pass the same RUNTIME_CLASS=)
 	@ids=$$($(BIN)/report failed --report _artifacts/report.json); \

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -18,10 +20,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 
 	"github.com/podsem/podsem/fixtures"
 	"github.com/podsem/podsem/framework/config"
+	"github.com/podsem/podsem/framework/timing"
 )
 
 // ReadyTimeout bounds how long a fixture pod may take to become Ready.
@@ -66,7 +70,8 @@ func Load(name string) *v1.Pod {
 // each is Ready. It returns them as the API server last saw them.
 func Start(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
-	return awaitReady(ctx, f, Create(ctx, f, pods...))
+	defer timing.Start(timing.PodStart, "start "+names(pods))()
+	return AwaitReady(ctx, f, Create(ctx, f, pods...)...)
 }
 
 // StartOnOneNode starts the given pods on one node, wherever the scheduler puts
@@ -76,6 +81,7 @@ func Start(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v
 // bound to its node; then all are awaited Ready, as Start does.
 func StartOnOneNode(ctx context.Context, f *e2eframework.Framework, first *v1.Pod, others ...*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "start on one node "+names(append([]*v1.Pod{first}, others...)))()
 	created := Create(ctx, f, first)
 	scheduled, err := WaitFor(ctx, f, created[0].Name, ReadyTimeout, "scheduled to a node", func(p *v1.Pod) (bool, error) {
 		return p.Spec.NodeName != "", nil
@@ -84,26 +90,45 @@ func StartOnOneNode(ctx context.Context, f *e2eframework.Framework, first *v1.Po
 	for _, p := range others {
 		OnNodeOf(scheduled)(p)
 	}
-	return awaitReady(ctx, f, append(created, Create(ctx, f, others...)...))
+	return AwaitReady(ctx, f, append(created, Create(ctx, f, others...)...)...)
 }
 
-// awaitReady waits until each created pod is Ready, records each as evidence
-// (its node among it), and returns them as the API server last saw them.
-func awaitReady(ctx context.Context, f *e2eframework.Framework, created []*v1.Pod) []*v1.Pod {
+// AwaitReady waits until each created pod is Ready, records each as evidence
+// (its node among it), and returns them as the API server last saw them. The
+// pods are awaited side by side, so that each one's milestones are its own;
+// the first failure, in the pods' order, fails the spec.
+func AwaitReady(ctx context.Context, f *e2eframework.Framework, created ...*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "await "+names(created)+" Ready")()
+	errs := make([]error, len(created))
+	ready := make([]*v1.Pod, len(created))
+	var wg sync.WaitGroup
 	for i, p := range created {
-		ready, err := WaitReady(ctx, f, p.Name, ReadyTimeout)
-		e2eframework.ExpectNoError(err)
-		created[i] = ready
-		ginkgo.AddReportEntry("pod "+p.Name, Summary(ready), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+		wg.Go(func() { ready[i], errs[i] = WaitReady(ctx, f, p.Name, ReadyTimeout) })
+	}
+	wg.Wait()
+	for i, p := range created {
+		e2eframework.ExpectNoError(errs[i])
+		created[i] = ready[i]
+		ginkgo.AddReportEntry("pod "+p.Name, Summary(ready[i]), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	}
 	return created
+}
+
+// names is the pods' names, for timing spans.
+func names(pods []*v1.Pod) string {
+	var n []string
+	for _, p := range pods {
+		n = append(n, p.Name)
+	}
+	return strings.Join(n, ", ")
 }
 
 // Create creates the given pods in f's namespace without waiting for them; for
 // pods that are not meant to become Ready.
 func Create(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "create "+names(pods))()
 	created := make([]*v1.Pod, 0, len(pods))
 	for _, p := range pods {
 		c, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, p, metav1.CreateOptions{})
@@ -135,11 +160,70 @@ func Create(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*
 //     the spec itself checks once the pod runs.
 func StartOptional(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) (*v1.Pod, string) {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "start (optional) "+pod.Name)()
+	created, skip := createOptional(ctx, f, pod)
+	if skip != "" {
+		return nil, skip
+	}
+	return awaitStarted(ctx, f, created)
+}
+
+// StartOptionalOnOneNode starts the optional pods as StartOptional does, and
+// the plain ones as Start does, all on the node of the first optional pod:
+// the others are created, bound to its node, as soon as it is scheduled, so
+// that they start while it does. The first pod the cluster does not offer
+// ends it with the reason; otherwise it returns the Ready optional and
+// plain pods.
+func StartOptionalOnOneNode(ctx context.Context, f *e2eframework.Framework, optional []*v1.Pod, plain ...*v1.Pod) ([]*v1.Pod, []*v1.Pod, string) {
+	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "start (optional) on one node "+names(append(slices.Clone(optional), plain...)))()
+	first, skip := createOptional(ctx, f, optional[0])
+	if skip != "" {
+		return nil, nil, skip
+	}
+	scheduled, err := WaitFor(ctx, f, first.Name, OptionalTimeout, "scheduled to a node", func(p *v1.Pod) (bool, error) {
+		return p.Spec.NodeName != "", nil
+	})
+	e2eframework.ExpectNoError(err)
+	created := []*v1.Pod{first}
+	for _, p := range optional[1:] {
+		OnNodeOf(scheduled)(p)
+		c, skip := createOptional(ctx, f, p)
+		if skip != "" {
+			return nil, nil, skip
+		}
+		created = append(created, c)
+	}
+	for _, p := range plain {
+		OnNodeOf(scheduled)(p)
+	}
+	others := Create(ctx, f, plain...)
+	var ready []*v1.Pod
+	for _, c := range created {
+		r, skip := awaitStarted(ctx, f, c)
+		if skip != "" {
+			return nil, nil, skip
+		}
+		ready = append(ready, r)
+	}
+	return ready, AwaitReady(ctx, f, others...), ""
+}
+
+// createOptional creates a pod that uses an Optional semantic: a rejection
+// (Forbidden, Invalid) is the reason it is not offered.
+func createOptional(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) (*v1.Pod, string) {
+	ginkgo.GinkgoHelper()
 	created, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, pod, metav1.CreateOptions{})
 	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) {
 		return nil, fmt.Sprintf("the API server rejects pod %s: %v", pod.Name, err)
 	}
 	e2eframework.ExpectNoError(err, "creating pod %s", pod.Name)
+	return created, ""
+}
+
+// awaitStarted waits for a created optional pod under StartOptional's rule.
+func awaitStarted(ctx context.Context, f *e2eframework.Framework, created *v1.Pod) (*v1.Pod, string) {
+	ginkgo.GinkgoHelper()
 	ready, refused, err := awaitOptional(ctx, f, created.Name, "Ready", isReady, allContainers, podRule)
 	e2eframework.ExpectNoError(err)
 	if refused != "" {
@@ -174,6 +258,7 @@ const ephemeralAttempts = 3
 // the name of the ephemeral container that runs.
 func AddEphemeralOptional(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, ec v1.EphemeralContainer) (*v1.Pod, string, string) {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.PodStart, "add ephemeral container "+ec.Name+" to "+pod.Name)()
 	base := ec.Name
 	var refusals []string
 	for attempt := 1; attempt <= ephemeralAttempts; attempt++ {
@@ -354,41 +439,227 @@ func OnNodeOf(pod *v1.Pod) func(*v1.Pod) {
 }
 
 // WaitReady waits until pod name is Ready. Its error names what was seen last:
-// container states and reasons, and the pod's warning events.
+// container states and reasons, and the pod's warning events. The wait is a
+// pod start in the spec's timing, with its milestones.
 func WaitReady(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration) (*v1.Pod, error) {
-	return WaitFor(ctx, f, name, timeout, "Ready", func(p *v1.Pod) (bool, error) {
+	end := timing.StartMarked(timing.PodStart, "await "+name+" Ready")
+	m := milestones{}
+	p, err := WaitFor(ctx, f, name, timeout, "Ready", func(p *v1.Pod) (bool, error) {
+		m.see(name, p)
 		if p.Status.Phase == v1.PodFailed || p.Status.Phase == v1.PodSucceeded {
 			return false, fmt.Errorf("pod %s ended (%s) before becoming Ready: %s", name, p.Status.Phase, States(p))
 		}
 		return isReady(p), nil
 	})
+	end(m)
+	return p, err
 }
 
-// WaitFor polls pod name until done says so, done fails, or timeout passes; what
-// names the awaited condition in the timeout message.
+// milestones are the first moments a pod was seen scheduled, with its
+// sandbox up, with every container running, and Ready: where a pod start's
+// time went.
+type milestones map[string]time.Time
+
+func (m milestones) see(name string, p *v1.Pod) {
+	mark := func(what string, ok bool) {
+		if _, seen := m[name+" "+what]; ok && !seen {
+			m[name+" "+what] = time.Now()
+		}
+	}
+	mark("scheduled", p.Spec.NodeName != "")
+	mark("sandbox", sandboxUp(p))
+	running := len(p.Status.ContainerStatuses) > 0
+	for _, s := range p.Status.ContainerStatuses {
+		running = running && s.State.Running != nil
+	}
+	mark("running", running)
+	mark("ready", isReady(p))
+}
+
+// WaitFor waits until done says so for pod name, done fails, or timeout
+// passes; what names the awaited condition in the timeout message. It
+// watches the pod (a change is seen as it happens, not at the next poll),
+// and judges it again every pollInterval between changes, for conditions
+// that depend on time or on more than the pod. Where the client may not
+// watch pods, it polls. A pod deleted meanwhile ends the wait with an error.
 func WaitFor(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration, what string, done func(*v1.Pod) (bool, error)) (*v1.Pod, error) {
-	deadline := time.Now().Add(timeout)
+	defer timing.Start(timing.Wait, "pod "+name+" "+what)()
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := f.ClientSet.CoreV1().Pods(f.Namespace.Name)
 	var last *v1.Pod
+	judge := func(p *v1.Pod) (bool, error) {
+		last = p
+		return done(p)
+	}
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for wctx.Err() == nil {
+		p, err := client.Get(wctx, name, metav1.GetOptions{})
+		if err != nil {
+			// Not yet visible, or a transient error: try again.
+			if !sleep(wctx, pollInterval) {
+				break
+			}
+			continue
+		}
+		if ok, err := judge(p); ok || err != nil {
+			return p, err
+		}
+		if !canWatch.Load() {
+			if !sleep(wctx, pollInterval) {
+				break
+			}
+			continue
+		}
+		w, err := client.Watch(wctx, metav1.ListOptions{
+			FieldSelector:   fields.OneTermEqualSelector("metadata.name", name).String(),
+			ResourceVersion: p.ResourceVersion,
+		})
+		if apierrors.IsForbidden(err) {
+			canWatch.Store(false)
+			continue
+		}
+		if err != nil {
+			if !sleep(wctx, pollInterval) {
+				break
+			}
+			continue
+		}
+		p, err = follow(wctx, w, tick, last, judge)
+		w.Stop()
+		if p != nil || err != nil {
+			return p, err
+		}
+		// The watch ended (closed by the server, or expired): start again.
+	}
+	state := "never seen"
+	if last != nil {
+		state = States(last)
+	}
+	return last, fmt.Errorf("pod %s/%s not %s within %s: %s%s", f.Namespace.Name, name, what, timeout, state, warnings(ctx, f, name))
+}
+
+// canWatch is false once the API server has refused this client a watch on
+// pods (a least-privilege role with get only): WaitFor polls from then on.
+var canWatch atomic.Bool
+
+func init() { canWatch.Store(true) }
+
+// follow judges the pod on every event of w, and the last one seen on every
+// tick, until judge says so or fails (the pod is returned), the pod is
+// deleted (an error), or the watch or ctx ends (nil, nil).
+func follow(ctx context.Context, w watch.Interface, tick *time.Ticker, last *v1.Pod, judge func(*v1.Pod) (bool, error)) (*v1.Pod, error) {
 	for {
-		p, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			last = p
-			ok, err := done(p)
-			if err != nil {
-				return p, err
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-tick.C:
+			if ok, err := judge(last); ok || err != nil {
+				return last, err
 			}
-			if ok {
-				return p, nil
+		case ev, open := <-w.ResultChan():
+			if !open {
+				return nil, nil
+			}
+			p, isPod := ev.Object.(*v1.Pod)
+			switch {
+			case ev.Type == watch.Deleted && isPod:
+				return p, fmt.Errorf("pod %s/%s was deleted while awaited: %s", p.Namespace, p.Name, States(p))
+			case (ev.Type == watch.Added || ev.Type == watch.Modified) && isPod:
+				last = p
+				if ok, err := judge(p); ok || err != nil {
+					return p, err
+				}
+			case ev.Type == watch.Error:
+				return nil, nil // e.g. the resource version expired: Get again
 			}
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			state := "never seen"
-			if last != nil {
-				state = States(last)
-			}
-			return last, fmt.Errorf("pod %s/%s not %s within %s: %s%s", f.Namespace.Name, name, what, timeout, state, warnings(ctx, f, name))
+	}
+}
+
+// WaitGone waits until pod name is no longer in the API, watching it as
+// WaitFor does.
+func WaitGone(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration) error {
+	defer timing.Start(timing.Wait, "pod "+name+" gone")()
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := f.ClientSet.CoreV1().Pods(f.Namespace.Name)
+	var last *v1.Pod
+	var lastErr error
+	for wctx.Err() == nil {
+		p, err := client.Get(wctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
 		}
-		time.Sleep(pollInterval)
+		if err != nil {
+			lastErr = err
+			if !sleep(wctx, pollInterval) {
+				break
+			}
+			continue
+		}
+		last, lastErr = p, nil
+		if !canWatch.Load() {
+			if !sleep(wctx, pollInterval) {
+				break
+			}
+			continue
+		}
+		w, err := client.Watch(wctx, metav1.ListOptions{
+			FieldSelector:   fields.OneTermEqualSelector("metadata.name", name).String(),
+			ResourceVersion: p.ResourceVersion,
+		})
+		if apierrors.IsForbidden(err) {
+			canWatch.Store(false)
+			continue
+		}
+		if err != nil {
+			if !sleep(wctx, pollInterval) {
+				break
+			}
+			continue
+		}
+		gone := false
+	events:
+		for {
+			select {
+			case <-wctx.Done():
+				break events
+			case ev, open := <-w.ResultChan():
+				if !open || ev.Type == watch.Error {
+					break events
+				}
+				if p, ok := ev.Object.(*v1.Pod); ok {
+					last = p
+				}
+				if ev.Type == watch.Deleted {
+					gone = true
+					break events
+				}
+			}
+		}
+		w.Stop()
+		if gone {
+			return nil
+		}
+	}
+	state := fmt.Sprintf("last error %v", lastErr)
+	if last != nil && lastErr == nil {
+		state = States(last)
+	}
+	return fmt.Errorf("pod %s/%s not gone within %s of its deletion: %s", f.Namespace.Name, name, timeout, state)
+}
+
+// sleep waits d, or until ctx ends (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/util/exec"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 	e2epod "k8s.io/kubernetes/test/e2e/framework/pod"
+
+	"github.com/podsem/podsem/framework/timing"
 )
 
 // Binary is where podprobe sits in its image.
@@ -56,6 +58,7 @@ func RunEnding(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, cont
 
 func run(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container string, ending bool, args []string) Result {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.Exec, container+": podprobe "+strings.Join(args, " "))()
 	ctx, cancel := context.WithTimeout(ctx, ExecTimeout)
 	defer cancel()
 	stdout, stderr, err := e2epod.Exec(f.TContext(ctx), e2epod.ExecOptions{

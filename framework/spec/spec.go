@@ -3,6 +3,7 @@
 package spec
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/podsem/podsem/framework/catalogue"
 	"github.com/podsem/podsem/framework/config"
+	"github.com/podsem/podsem/framework/timing"
 )
 
 // NamespacePrefix starts the name of every namespace podsem creates; the
@@ -29,8 +31,22 @@ const Timeout = 5 * time.Minute
 // level and ID, bounded by Timeout. args are further decorators and the body.
 func It(id string, args ...any) bool {
 	e := catalogue.Lookup(id)
+	// The body is wrapped so that the spec's timing entry tells setup, body
+	// and teardown apart.
+	for i, a := range args {
+		if body, ok := a.(func(context.Context)); ok {
+			args[i] = func(ctx context.Context) { timing.Body(func() { body(ctx) }) }
+		}
+	}
 	return ginkgo.It(e.Text(), append([]any{ginkgo.Label(e.Labels()...), ginkgo.Offset(1), ginkgo.SpecTimeout(Timeout)}, args...)...)
 }
+
+// Takes orders a spec, or an Ordered container of specs, among the others:
+// Ginkgo hands specs to its parallel processes by priority, highest first,
+// so the longest start first and none starts late to end the run last.
+// seconds is roughly what make bench measured for it (a loaded machine's
+// figures are fine: only the order counts); an order, never a bound.
+func Takes(seconds int) ginkgo.SpecPriority { return ginkgo.SpecPriority(seconds) }
 
 // NotOffered ends the current Optional spec because the cluster does not offer
 // its semantic: a skip with the reason, unless the spec's ID is claimed
@@ -49,6 +65,8 @@ func NotOffered(reason string) {
 // Framework gives every spec of the enclosing container its own namespace
 // (basename gets the podsem- prefix), at pod-security level.
 func Framework(basename string, level admissionapi.Level) *e2eframework.Framework {
+	// First, so that the spec's timing holds the namespace's set-up and teardown.
+	ginkgo.BeforeEach(timing.Track, e2eframework.AnnotatedLocation("timing"))
 	f := e2eframework.NewDefaultFramework(NamespacePrefix + basename)
 	f.NamespacePodSecurityLevel = level
 	return f
@@ -64,7 +82,11 @@ func SharedFramework(basename string, level admissionapi.Level) *e2eframework.Fr
 		Timeouts:                  e2eframework.NewTimeoutContext(),
 		NamespacePodSecurityLevel: level,
 	}
-	ginkgo.BeforeAll(f.BeforeEach, e2eframework.AnnotatedLocation("set up shared namespace"))
+	ginkgo.BeforeAll(func(ctx context.Context) {
+		timing.Begin() // the first spec's account holds the shared set-up
+		f.BeforeEach(ctx)
+	}, e2eframework.AnnotatedLocation("set up shared namespace"))
+	ginkgo.BeforeEach(timing.Track, e2eframework.AnnotatedLocation("timing"))
 	return f
 }
 

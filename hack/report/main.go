@@ -5,6 +5,7 @@
 //	report render    --run NAME=report.json ... [--profile [NAME=]P ...] [--claim IDS] [--partial] --out DIR
 //	report stability --report [NAME=]report.json ... [--profile P] [--claim IDS] [--partial] --out DIR
 //	report failed    --report report.json
+//	report bench     --runs RUNS.tsv [--e2e-wall S --e2e-status N] --out DIR
 //
 // gate prints one line per failure and exits 0 only when every failure is a
 // known divergence its run's profile covers, every Required spec ran and
@@ -13,7 +14,9 @@
 // of catalogue IDs by run. stability judges repeats of one run: DIR/stability.json,
 // and report.md and report.html with a stability table; it exits 0 only when
 // every repeat's gate passed and no ID had more than one outcome. failed prints
-// the IDs of the failed specs, for make e2e-rerun. The logic is in
+// the IDs of the failed specs, for make e2e-rerun. bench sums up make bench's
+// timed runs (DIR/bench.md, DIR/bench.json) and exits non-zero only when a
+// run was broken, never on a time. The logic is in
 // framework/report, so that a launcher can gate and render in-process.
 package main
 
@@ -24,6 +27,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/podsem/podsem/framework/profiles"
 	"github.com/podsem/podsem/framework/report"
@@ -44,6 +48,8 @@ func main() {
 		code = stabilityCmd(args, os.Stdout, os.Stderr)
 	case "failed":
 		code = failedCmd(args, os.Stdout, os.Stderr)
+	case "bench":
+		code = benchCmd(args, os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		usage(os.Stdout)
 	default:
@@ -66,6 +72,9 @@ func usage(w io.Writer) {
                    every repeat's gate passed and no ID is flaky
   report failed    --report report.json
                    the IDs of the failed specs
+  report bench     --runs RUNS.tsv [--e2e-wall S --e2e-status N] --out DIR
+                   make bench's timed runs (a line each: name, wall seconds, exit status, report,
+                   tab-separated): DIR/bench.md and DIR/bench.json; exit 1 only when a run was broken
 
   --profile NAME=P attaches profile P (`+strings.Join(profiles.Names(), ", ")+`, or a YAML file) to the run
   NAME only; a bare --profile P needs a single run (stability: every repeat). --claim takes Optional
@@ -305,6 +314,48 @@ func failedCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, id := range ids {
 		fmt.Fprintln(stdout, id)
+	}
+	return 0
+}
+
+func benchCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	runsFile := fs.String("runs", "", "the timed runs: a line each, name, wall seconds, exit status, report path, tab-separated")
+	e2eWall := fs.Float64("e2e-wall", -1, "seconds the warm make e2e took (absent: not run)")
+	e2eStatus := fs.Int("e2e-status", 0, "the warm make e2e's exit status")
+	out := fs.String("out", "", "directory for bench.md and bench.json")
+	if !parse(fs, args, stderr) {
+		return 2
+	}
+	if *runsFile == "" || *out == "" {
+		fmt.Fprintln(stderr, "[podsem] error: report bench: want --runs FILE and --out DIR")
+		return 2
+	}
+	runs, err := report.ReadBenchRuns(*runsFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "[podsem] error: report bench: %v\n", err)
+		return 2
+	}
+	var e2e *report.BenchE2E
+	if *e2eWall >= 0 {
+		e2e = &report.BenchE2E{Wall: *e2eWall, Status: *e2eStatus}
+	}
+	b := report.BuildBench(runs, e2e, time.Now())
+	if err := report.WriteBench(*out, b); err != nil {
+		fmt.Fprintf(stderr, "[podsem] error: report bench: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "bench: suite wall median %.1fs (min %.1fs, max %.1fs, %d runs), spec time %.1fs", b.Wall.Median, b.Wall.Min, b.Wall.Max, b.Wall.N, b.SpecTime)
+	if e2e != nil {
+		fmt.Fprintf(stdout, "; make e2e %.0fs", e2e.Wall)
+	}
+	fmt.Fprintln(stdout)
+	for _, p := range b.Problems {
+		fmt.Fprintln(stderr, "[podsem] bench: "+p)
+	}
+	fmt.Fprintf(stderr, "[podsem] bench: %s/bench.md %s/bench.json\n", *out, *out)
+	if !b.OK() {
+		return 1
 	}
 	return 0
 }

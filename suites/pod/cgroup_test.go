@@ -33,7 +33,7 @@ const (
 	sigkillExit = 128 + 9
 )
 
-var _ = ginkgo.Describe("cgroup: memory limit", func() {
+var _ = ginkgo.Describe("cgroup: memory limit", spec.Takes(7), func() {
 	f := spec.Framework("cg-oom", admissionapi.LevelBaseline)
 
 	spec.It("CG-01", func(ctx context.Context) {
@@ -57,7 +57,7 @@ var _ = ginkgo.Describe("cgroup: memory limit", func() {
 	})
 })
 
-var _ = ginkgo.Describe("cgroup: limits", func() {
+var _ = ginkgo.Describe("cgroup: limits", spec.Takes(7), func() {
 	f := spec.Framework("cg-limits", admissionapi.LevelBaseline)
 
 	spec.It("CG-02", func(ctx context.Context) {
@@ -88,7 +88,7 @@ var _ = ginkgo.Describe("cgroup: limits", func() {
 	})
 })
 
-var _ = ginkgo.Describe("cgroup: pod-level resources", func() {
+var _ = ginkgo.Describe("cgroup: pod-level resources", spec.Takes(13), func() {
 	// The node helper, which reads the pod's cgroup on the node, is
 	// privileged and in the node's PID namespace.
 	f := spec.Framework("cg-pod", admissionapi.LevelPrivileged)

@@ -25,7 +25,7 @@ const (
 	handoffA, handoffB = "/handoff", "/handoff-ro"
 )
 
-var _ = ginkgo.Describe("filesystem", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
+var _ = ginkgo.Describe("filesystem", spec.Takes(20), ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	f := spec.SharedFramework("fs", admissionapi.LevelBaseline)
 	var pod *v1.Pod
 	// DNS settings of this pod's own, for FS-05 to find in resolv.conf: a

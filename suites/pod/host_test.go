@@ -25,7 +25,7 @@ const (
 
 // The host namespaces need the privileged pod-security level.
 
-var _ = ginkgo.Describe("host: network", func() {
+var _ = ginkgo.Describe("host: network", spec.Takes(10), func() {
 	f := spec.Framework("host-net", admissionapi.LevelPrivileged)
 
 	spec.It("HOST-01", func(ctx context.Context) {
@@ -33,11 +33,12 @@ var _ = ginkgo.Describe("host: network", func() {
 		onHost := pods.Load("host-net")
 		onHost.Spec.Containers[0].Args = []string{"serve", "tcp", port}
 		onHost.Spec.Containers[0].ReadinessProbe.Exec.Command = []string{probe.Binary, "dial", "tcp", "127.0.0.1:" + port, "--timeout", "1s"}
-		pod, skip := pods.StartOptional(ctx, f, onHost)
+		// The ordinary pod starts beside it, on its node.
+		started, plain, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{onHost}, pods.Load("single"))
 		if skip != "" {
 			spec.NotOffered(skip)
 		}
-		ordinary := pods.StartFixture(ctx, f, "single", pods.OnNodeOf(pod))
+		pod, ordinary := started[0], plain[0]
 
 		// The node's IP, as the node reports it, is an address of both containers.
 		hostIP := pod.Status.HostIP
@@ -65,24 +66,19 @@ var _ = ginkgo.Describe("host: network", func() {
 	})
 })
 
-var _ = ginkgo.Describe("host: IPC", func() {
+var _ = ginkgo.Describe("host: IPC", spec.Takes(14), func() {
 	f := spec.Framework("host-ipc", admissionapi.LevelPrivileged)
 
 	spec.It("HOST-02", func(ctx context.Context) {
 		// The peer and the ordinary pod go to the first pod's node: the node's
-		// IPC namespace is one node's.
-		pod, skip := pods.StartOptional(ctx, f, pods.Load("host-ipc"))
-		if skip != "" {
-			spec.NotOffered(skip)
-		}
+		// IPC namespace is one node's. All three start side by side.
 		peer := pods.Load("host-ipc")
 		peer.Name = "host-ipc-peer"
-		pods.OnNodeOf(pod)(peer)
-		other, skip := pods.StartOptional(ctx, f, peer)
+		started, plain, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{pods.Load("host-ipc"), peer}, pods.Load("single"))
 		if skip != "" {
 			spec.NotOffered(skip)
 		}
-		ordinary := pods.StartFixture(ctx, f, "single", pods.OnNodeOf(pod))
+		pod, other, ordinary := started[0], started[1], plain[0]
 
 		key := strconv.FormatInt(spec.IPCKey(), 10)
 		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "create", key)
@@ -115,7 +111,7 @@ var _ = ginkgo.Describe("host: IPC", func() {
 	})
 })
 
-var _ = ginkgo.Describe("host: PID", func() {
+var _ = ginkgo.Describe("host: PID", spec.Takes(11), func() {
 	f := spec.Framework("host-pid", admissionapi.LevelPrivileged)
 
 	spec.It("HOST-03", func(ctx context.Context) {
@@ -129,14 +125,14 @@ var _ = ginkgo.Describe("host: PID", func() {
 		for i := range onHost.Spec.Containers {
 			onHost.Spec.Containers[i].Args = []string{"sleep", "--ns-out", marks[onHost.Spec.Containers[i].Name]}
 		}
-		pod, skip := pods.StartOptional(ctx, f, onHost)
+		neighbourMark := "/tmp/" + spec.Token("host03-neighbour") + ".json"
+		neighbour := pods.Load("single")
+		neighbour.Spec.Containers[0].Args = []string{"sleep", "--ns-out", neighbourMark}
+		started, plain, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{onHost}, neighbour)
 		if skip != "" {
 			spec.NotOffered(skip)
 		}
-		neighbourMark := "/tmp/" + spec.Token("host03-neighbour") + ".json"
-		ordinary := pods.StartFixture(ctx, f, "single", pods.OnNodeOf(pod), func(p *v1.Pod) {
-			p.Spec.Containers[0].Args = []string{"sleep", "--ns-out", neighbourMark}
-		})
+		pod, ordinary := started[0], plain[0]
 		// In its own PID namespace, the neighbour's entrypoint is PID 1.
 		own := ps(ctx, f, ordinary, "main")
 		gomega.Expect(pid1(own).Cmdline).To(gomega.ContainSubstring(neighbourMark), "the ordinary pod's entrypoint is PID 1 of its own PID namespace: %v", own.Processes)

@@ -14,7 +14,7 @@ import (
 	"github.com/podsem/podsem/framework/spec"
 )
 
-var _ = ginkgo.Describe("ipc", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
+var _ = ginkgo.Describe("ipc", spec.Takes(19), ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	f := spec.SharedFramework("ipc", admissionapi.LevelBaseline)
 	var pair, other *v1.Pod
 

@@ -19,6 +19,7 @@ import (
 	"github.com/podsem/podsem/framework/pods"
 	"github.com/podsem/podsem/framework/probe"
 	"github.com/podsem/podsem/framework/spec"
+	"github.com/podsem/podsem/framework/timing"
 )
 
 const (
@@ -33,7 +34,7 @@ const (
 	roleLabel                = "podsem-role"
 )
 
-var _ = ginkgo.Describe("network: NetworkPolicy", func() {
+var _ = ginkgo.Describe("network: NetworkPolicy", spec.Takes(13), func() {
 	f := spec.Framework("net-policy", admissionapi.LevelBaseline)
 
 	spec.It("NET-08", func(ctx context.Context) {
@@ -133,6 +134,7 @@ func dialOnce(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, conta
 // It returns the last dial and whether done held.
 func awaitDial(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container, addr string, done func(probe.Dial) bool, what string) (probe.Dial, bool) {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.Wait, "dial "+addr+" from "+pod.Name+" "+what)()
 	deadline := time.Now().Add(policyTimeout)
 	for {
 		d := dialOnce(ctx, f, pod, container, addr)

@@ -30,7 +30,7 @@ const (
 	forwardPort = 8082
 )
 
-var _ = ginkgo.Describe("network", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
+var _ = ginkgo.Describe("network", spec.Takes(10), ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	f := spec.SharedFramework("net", admissionapi.LevelBaseline)
 	var pair, other *v1.Pod
 
@@ -92,7 +92,7 @@ var _ = ginkgo.Describe("network", ginkgo.Ordered, ginkgo.ContinueOnFailure, fun
 	})
 })
 
-var _ = ginkgo.Describe("network: port-forward", func() {
+var _ = ginkgo.Describe("network: port-forward", spec.Takes(4), func() {
 	f := spec.Framework("net-forward", admissionapi.LevelBaseline)
 
 	spec.It("NET-06", func(ctx context.Context) {

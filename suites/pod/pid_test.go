@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -16,6 +17,7 @@ import (
 	"github.com/podsem/podsem/framework/pods"
 	"github.com/podsem/podsem/framework/probe"
 	"github.com/podsem/podsem/framework/spec"
+	"github.com/podsem/podsem/framework/timing"
 )
 
 const (
@@ -40,7 +42,7 @@ const (
 	usersMarker = "PODSEM_PID07_MARKER=pid07-marker-of-a"
 )
 
-var _ = ginkgo.Describe("pid: private", func() {
+var _ = ginkgo.Describe("pid: private", spec.Takes(10), func() {
 	f := spec.Framework("pid", admissionapi.LevelBaseline)
 
 	spec.It("PID-01", func(ctx context.Context) {
@@ -93,7 +95,7 @@ var _ = ginkgo.Describe("pid: private", func() {
 	})
 })
 
-var _ = ginkgo.Describe("pid: shared", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
+var _ = ginkgo.Describe("pid: shared", spec.Takes(13), ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	f := spec.SharedFramework("pid-shared", admissionapi.LevelBaseline)
 	var pod *v1.Pod
 
@@ -166,7 +168,7 @@ var _ = ginkgo.Describe("pid: shared", ginkgo.Ordered, ginkgo.ContinueOnFailure,
 	})
 })
 
-var _ = ginkgo.Describe("pid: users", func() {
+var _ = ginkgo.Describe("pid: users", spec.Takes(6), func() {
 	f := spec.Framework("pid-users", admissionapi.LevelBaseline)
 
 	spec.It("PID-07", func(ctx context.Context) {
@@ -205,7 +207,7 @@ var _ = ginkgo.Describe("pid: users", func() {
 	})
 })
 
-var _ = ginkgo.Describe("pid: ephemeral container", func() {
+var _ = ginkgo.Describe("pid: ephemeral container", spec.Takes(11), func() {
 	f := spec.Framework("pid-eph", admissionapi.LevelBaseline)
 
 	spec.It("PID-06", func(ctx context.Context) {
@@ -308,6 +310,7 @@ func readRecord(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, con
 // awaitSignals waits, bounded, until the record at path in container lists want.
 func awaitSignals(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container, path string, want []string) {
 	ginkgo.GinkgoHelper()
+	defer timing.Start(timing.Wait, "signals "+strings.Join(want, ",")+" recorded in "+container)()
 	gomega.Eventually(ctx, func(ctx context.Context) []string {
 		return readRecord(ctx, f, pod, container, path).Signals
 	}).WithTimeout(signalWait).WithPolling(200*time.Millisecond).Should(gomega.Equal(want),

@@ -18,6 +18,7 @@ import (
 	"github.com/podsem/podsem/framework/pods"
 	"github.com/podsem/podsem/framework/probe"
 	"github.com/podsem/podsem/framework/spec"
+	"github.com/podsem/podsem/framework/timing"
 )
 
 const (
@@ -33,13 +34,14 @@ const (
 	heldPort = "7171"
 )
 
-var _ = ginkgo.Describe("sandbox: loss of the sandbox", func() {
+var _ = ginkgo.Describe("sandbox: loss of the sandbox", spec.Takes(19), func() {
 	// The node helper is privileged and in the node's PID namespace.
 	f := spec.Framework("sbx-loss", admissionapi.LevelPrivileged)
 
 	spec.It("SBX-05", func(ctx context.Context) {
-		pod := pods.Start(ctx, f, pods.Load("sbx-loss"))[0]
-		helper := startNodeHelper(ctx, f, pod)
+		// The helper is created on the pod's node as soon as the pod is
+		// scheduled, so that both start side by side.
+		pod, helper := startWithNodeHelper(ctx, f, pods.Load("sbx-loss"), "to kill its sandbox")
 
 		// What the sandbox's loss must take: a SysV queue, which b opens by key
 		// (so it is the pod's, not only a's). What it must keep: a file in the
@@ -134,17 +136,19 @@ var _ = ginkgo.Describe("sandbox: loss of the sandbox", func() {
 	})
 })
 
-// startNodeHelper starts the node-helper fixture on pod's node, under the
-// cluster's default runtime handler: it is the suite's tool there, not a
-// subject. A cluster that forbids privileged pods ends the spec as skipped,
-// saying so.
-func startNodeHelper(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) *v1.Pod {
+// startWithNodeHelper starts pod and the node-helper fixture on its node,
+// side by side: the helper is created as soon as pod is scheduled. The
+// helper runs under the cluster's default runtime handler: it is the suite's
+// tool there, not a subject. A cluster that forbids privileged pods ends the
+// spec as skipped, saying so; why says what the spec needs the helper for.
+func startWithNodeHelper(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, why string) (*v1.Pod, *v1.Pod) {
 	ginkgo.GinkgoHelper()
-	created := createNodeHelper(ctx, f, "to kill its sandbox", pods.OnNodeOf(pod))
-	ready, err := pods.WaitReady(ctx, f, created.Name, pods.ReadyTimeout)
+	defer timing.Start(timing.PodStart, "start "+pod.Name+" and node-helper on its node")()
+	created := pods.Create(ctx, f, pod)[0]
+	scheduled, err := pods.WaitFor(ctx, f, created.Name, pods.ReadyTimeout, "scheduled to a node", func(p *v1.Pod) (bool, error) { return p.Spec.NodeName != "", nil })
 	e2eframework.ExpectNoError(err)
-	ginkgo.AddReportEntry("pod "+ready.Name, pods.Summary(ready), ginkgo.ReportEntryVisibilityFailureOrVerbose)
-	return ready
+	started := pods.AwaitReady(ctx, f, created, createNodeHelper(ctx, f, why, pods.OnNodeOf(scheduled)))
+	return started[0], started[1]
 }
 
 // createNodeHelper creates the node-helper fixture, adjusted by mutate,

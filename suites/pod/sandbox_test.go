@@ -35,7 +35,7 @@ const (
 	restartAllTrigger = restartAllShared + "/restart-all"
 )
 
-var _ = ginkgo.Describe("sandbox: network after a restart", func() {
+var _ = ginkgo.Describe("sandbox: network after a restart", spec.Takes(14), func() {
 	f := spec.Framework("sbx-net", admissionapi.LevelBaseline)
 
 	spec.It("SBX-01", func(ctx context.Context) {
@@ -68,7 +68,7 @@ var _ = ginkgo.Describe("sandbox: network after a restart", func() {
 	})
 })
 
-var _ = ginkgo.Describe("sandbox: IPC after a restart", func() {
+var _ = ginkgo.Describe("sandbox: IPC after a restart", spec.Takes(11), func() {
 	f := spec.Framework("sbx-ipc", admissionapi.LevelBaseline)
 
 	spec.It("SBX-02", func(ctx context.Context) {
@@ -96,7 +96,7 @@ var _ = ginkgo.Describe("sandbox: IPC after a restart", func() {
 	})
 })
 
-var _ = ginkgo.Describe("sandbox: init containers", func() {
+var _ = ginkgo.Describe("sandbox: init containers", spec.Takes(15), func() {
 	// init-uts sets the hostname (CAP_SYS_ADMIN): privileged level.
 	f := spec.Framework("sbx-init", admissionapi.LevelPrivileged)
 
@@ -135,7 +135,7 @@ var _ = ginkgo.Describe("sandbox: init containers", func() {
 
 })
 
-var _ = ginkgo.Describe("sandbox: native sidecar", func() {
+var _ = ginkgo.Describe("sandbox: native sidecar", spec.Takes(7), func() {
 	// The app container sets the hostname (CAP_SYS_ADMIN): privileged level.
 	f := spec.Framework("sbx-sidecar", admissionapi.LevelPrivileged)
 
@@ -175,7 +175,7 @@ var _ = ginkgo.Describe("sandbox: native sidecar", func() {
 	})
 })
 
-var _ = ginkgo.Describe("sandbox: every app container exits", func() {
+var _ = ginkgo.Describe("sandbox: every app container exits", spec.Takes(17), func() {
 	f := spec.Framework("sbx-exit-all", admissionapi.LevelBaseline)
 
 	spec.It("SBX-06", func(ctx context.Context) {
@@ -229,7 +229,7 @@ var _ = ginkgo.Describe("sandbox: every app container exits", func() {
 	})
 })
 
-var _ = ginkgo.Describe("sandbox: restart-all rule", func() {
+var _ = ginkgo.Describe("sandbox: restart-all rule", spec.Takes(18), func() {
 	f := spec.Framework("sbx-restart-all", admissionapi.LevelBaseline)
 
 	spec.It("SBX-07", func(ctx context.Context) {

@@ -32,7 +32,7 @@ const (
 	exitWait = "5s"
 )
 
-var _ = ginkgo.Describe("sysctl", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
+var _ = ginkgo.Describe("sysctl", spec.Takes(11), ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	f := spec.SharedFramework("sysctl", admissionapi.LevelBaseline)
 	var pod, other *v1.Pod
 	low, high := portRange()

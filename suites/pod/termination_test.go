@@ -10,7 +10,6 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
 	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 	admissionapi "k8s.io/pod-security-admission/api"
@@ -18,6 +17,7 @@ import (
 	"github.com/podsem/podsem/framework/pods"
 	"github.com/podsem/podsem/framework/probe"
 	"github.com/podsem/podsem/framework/spec"
+	"github.com/podsem/podsem/framework/timing"
 )
 
 const (
@@ -35,7 +35,7 @@ const (
 	goneMargin = 15 * time.Second
 )
 
-var _ = ginkgo.Describe("sandbox: termination", func() {
+var _ = ginkgo.Describe("sandbox: termination", spec.Takes(17), func() {
 	f := spec.Framework("sbx-term", admissionapi.LevelBaseline)
 
 	spec.It("SBX-08", func(ctx context.Context) {
@@ -62,17 +62,20 @@ var _ = ginkgo.Describe("sandbox: termination", func() {
 
 		// Control: every container reaches the observer, so a report missing
 		// later is an event missing, not the network.
-		gomega.Eventually(ctx, func(ctx context.Context) []string {
-			got := reportsOf(ctx, f, observer)
-			var missing []string
-			for _, c := range all {
-				if len(got.Find("start "+c)) == 0 {
-					missing = append(missing, c)
+		func() {
+			defer timing.Start(timing.Wait, "every container's start reported to the observer")()
+			gomega.Eventually(ctx, func(ctx context.Context) []string {
+				got := reportsOf(ctx, f, observer)
+				var missing []string
+				for _, c := range all {
+					if len(got.Find("start "+c)) == 0 {
+						missing = append(missing, c)
+					}
 				}
-			}
-			return missing
-		}).WithTimeout(startReportTimeout).WithPolling(500*time.Millisecond).Should(gomega.BeEmpty(),
-			"every container of pod %s reports its start to the observer at %s", dying.Name, collector)
+				return missing
+			}).WithTimeout(startReportTimeout).WithPolling(500*time.Millisecond).Should(gomega.BeEmpty(),
+				"every container of pod %s reports its start to the observer at %s", dying.Name, collector)
+		}()
 
 		// The delete is marked on the collector's clock, which the reports are
 		// judged by: no clock of another machine comes in.
@@ -81,7 +84,7 @@ var _ = ginkgo.Describe("sandbox: termination", func() {
 		gomega.Expect(mark.Record).NotTo(gomega.BeNil(), "the collector recorded the delete mark")
 		deleted := time.Now()
 		e2eframework.ExpectNoError(f.ClientSet.CoreV1().Pods(f.Namespace.Name).Delete(ctx, dying.Name, metav1.DeleteOptions{}), "deleting pod %s with its own grace period", dying.Name)
-		goneErr := awaitGone(ctx, f, dying.Name, grace+goneMargin)
+		goneErr := pods.WaitGone(ctx, f, dying.Name, grace+goneMargin)
 		took := time.Since(deleted)
 
 		reports := reportsOf(ctx, f, observer)
@@ -181,23 +184,4 @@ func since(r, mark probe.Report) string {
 		return d.String()
 	}
 	return "+" + d.String()
-}
-
-// awaitGone waits, bounded, until pod name is no longer in the API.
-func awaitGone(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		p, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			state := fmt.Sprintf("last error %v", err)
-			if err == nil {
-				state = pods.States(p)
-			}
-			return fmt.Errorf("pod %s/%s not gone within %s of its deletion: %s", f.Namespace.Name, name, timeout, state)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }

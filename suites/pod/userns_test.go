@@ -15,7 +15,7 @@ import (
 // userns's shared emptyDir, in both containers.
 const usernsShared = "/shared"
 
-var _ = ginkgo.Describe("userns", func() {
+var _ = ginkgo.Describe("userns", spec.Takes(5), func() {
 	f := spec.Framework("userns", admissionapi.LevelBaseline)
 
 	spec.It("USER-01", func(ctx context.Context) {

@@ -17,9 +17,10 @@ import (
 	"github.com/podsem/podsem/framework/pods"
 	"github.com/podsem/podsem/framework/probe"
 	"github.com/podsem/podsem/framework/spec"
+	"github.com/podsem/podsem/framework/timing"
 )
 
-var _ = ginkgo.Describe("uts", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
+var _ = ginkgo.Describe("uts", spec.Takes(13), ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	f := spec.SharedFramework("uts", admissionapi.LevelBaseline)
 	var pair, other, named, fqdn *v1.Pod
 	// UTS-06's pod is only created here, so that it starts beside the others,
@@ -93,7 +94,7 @@ var _ = ginkgo.Describe("uts", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() 
 // utsOverrideInitFile is where uts-override's init container leaves its hostname.
 const utsOverrideInitFile = "/evidence/init-hostname.json"
 
-var _ = ginkgo.Describe("uts: names set in the pod", func() {
+var _ = ginkgo.Describe("uts: names set in the pod", spec.Takes(7), func() {
 	// Container a gets CAP_SYS_ADMIN to call sethostname and setdomainname:
 	// privileged level.
 	f := spec.Framework("uts-set", admissionapi.LevelPrivileged)
@@ -194,11 +195,14 @@ func fqdnResolves(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, f
 	ips := pods.IPs(pod)
 	gomega.Expect(ips).NotTo(gomega.BeEmpty(), "pod %s has an IP", pod.Name)
 	for _, c := range []string{"a", "b"} {
-		gomega.Eventually(ctx, func(ctx context.Context) []string {
-			var got probe.Resolve
-			probe.Run(ctx, f, pod, c, "resolve", name).Decode(&got)
-			return got.Addrs
-		}).WithTimeout(dnsTimeout).WithPolling(500*time.Millisecond).Should(gomega.ContainElement(ips[0]),
-			"the cluster's DNS resolves the pod's FQDN %s, from container %s, to the pod's IP %s (within %s)", name, c, ips[0], dnsTimeout)
+		func() {
+			defer timing.Start(timing.Wait, c+": "+name+" resolves")()
+			gomega.Eventually(ctx, func(ctx context.Context) []string {
+				var got probe.Resolve
+				probe.Run(ctx, f, pod, c, "resolve", name).Decode(&got)
+				return got.Addrs
+			}).WithTimeout(dnsTimeout).WithPolling(500*time.Millisecond).Should(gomega.ContainElement(ips[0]),
+				"the cluster's DNS resolves the pod's FQDN %s, from container %s, to the pod's IP %s (within %s)", name, c, ips[0], dnsTimeout)
+		}()
 	}
 }
