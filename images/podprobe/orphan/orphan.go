@@ -45,7 +45,7 @@ var ParentCommand = &cli.Command{
 		{Name: "linger", Kind: cli.DurationFlag, Default: "30s", Value: "DURATION", Usage: "passed to orphan-child"},
 		{Name: "release", Kind: cli.BoolFlag, Usage: "fd 3 is the release pipe: pass it to orphan-child"},
 	},
-	Run:     runParent,
+	Run: runParent,
 }
 
 // ChildCommand is the orphan: it outlives its parent until released, then exits.
