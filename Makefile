@@ -121,7 +121,7 @@ e2e-matrix: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report ## the su
 	@RUNTIMES="$(RUNTIMES)" hack/e2e-matrix.sh $(REPORT_META)
 
 .PHONY: bench
-bench: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report $(if $(KUBECONFIG),,$(BIN)/incluster) ## times the suite on the current cluster: BENCH_RUNS runs (5; median, min, max wall), one warm make e2e (BENCH_E2E=0 skips it), the ten slowest specs by phase; _artifacts/bench.{md,json}
+bench: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report ## times the suite on the current cluster: BENCH_RUNS runs (5; median, min, max wall), one warm make e2e (BENCH_E2E=0 skips it), the ten slowest specs by phase; _artifacts/bench.{md,json}
 	@hack/bench.sh
 
 .PHONY: e2e-rerun
