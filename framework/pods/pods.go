@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 
 	"github.com/podsem/podsem/fixtures"
@@ -506,21 +507,8 @@ func WaitFor(ctx context.Context, f *e2eframework.Framework, name string, timeou
 		if ok, err := judge(p); ok || err != nil {
 			return p, err
 		}
-		if !canWatch.Load() {
-			if !sleep(wctx, pollInterval) {
-				break
-			}
-			continue
-		}
-		w, err := client.Watch(wctx, metav1.ListOptions{
-			FieldSelector:   fields.OneTermEqualSelector("metadata.name", name).String(),
-			ResourceVersion: p.ResourceVersion,
-		})
-		if apierrors.IsForbidden(err) {
-			canWatch.Store(false)
-			continue
-		}
-		if err != nil {
+		w := watchFrom(wctx, client, name, p.ResourceVersion)
+		if w == nil {
 			if !sleep(wctx, pollInterval) {
 				break
 			}
@@ -545,6 +533,26 @@ func WaitFor(ctx context.Context, f *e2eframework.Framework, name string, timeou
 var canWatch atomic.Bool
 
 func init() { canWatch.Store(true) }
+
+// watchFrom watches pod name from resourceVersion on, or returns nil when this
+// client may not watch pods (it is remembered) or the watch failed: the caller
+// polls instead.
+func watchFrom(ctx context.Context, client typedcorev1.PodInterface, name, resourceVersion string) watch.Interface {
+	if !canWatch.Load() {
+		return nil
+	}
+	w, err := client.Watch(ctx, metav1.ListOptions{
+		FieldSelector:   fields.OneTermEqualSelector("metadata.name", name).String(),
+		ResourceVersion: resourceVersion,
+	})
+	if apierrors.IsForbidden(err) {
+		canWatch.Store(false)
+	}
+	if err != nil {
+		return nil
+	}
+	return w
+}
 
 // follow judges the pod on every event of w, and the last one seen on every
 // tick, until judge says so or fails (the pod is returned), the pod is
@@ -600,21 +608,8 @@ func WaitGone(ctx context.Context, f *e2eframework.Framework, name string, timeo
 			continue
 		}
 		last, lastErr = p, nil
-		if !canWatch.Load() {
-			if !sleep(wctx, pollInterval) {
-				break
-			}
-			continue
-		}
-		w, err := client.Watch(wctx, metav1.ListOptions{
-			FieldSelector:   fields.OneTermEqualSelector("metadata.name", name).String(),
-			ResourceVersion: p.ResourceVersion,
-		})
-		if apierrors.IsForbidden(err) {
-			canWatch.Store(false)
-			continue
-		}
-		if err != nil {
+		w := watchFrom(wctx, client, name, p.ResourceVersion)
+		if w == nil {
 			if !sleep(wctx, pollInterval) {
 				break
 			}
