@@ -25,20 +25,11 @@ kubeconfig=${KUBECONFIG:-$ROOT/bin/kubeconfig}
 cluster=${CLUSTER_NAME:-podsem}
 runtime_class=${RUNTIME_CLASS:-runc}
 artifacts=${ARTIFACTS:-$ROOT/_artifacts/kit}
-profile=${PROFILE:-}
-# The vendor's shell runs in the kit's directory: a profile file needs its full path.
-if [[ $profile == */* || $profile == *.yaml ]]; then
-	[ -f "$profile" ] || die "PROFILE=$profile: no such file"
-	profile=$(realpath "$profile")
-fi
+profile=$(profile_arg)
 judging=()
 [ -z "$profile" ] || judging+=(--profile "$profile")
 [ -z "${CLAIM:-}" ] || judging+=(--claim "$CLAIM")
-case ${FULL:-} in
-'' | 0) full= ;;
-1) full=1 ;;
-*) die "FULL=$FULL: want 1 (the whole catalogue) or nothing (the sample)" ;;
-esac
+full=$(full_run)
 [ -x "$ROOT/bin/plugin" ] || die "bin/plugin is missing: make bin/plugin (it judges the runs)"
 selection=() check=(--profile "$profile")
 if [ -z "$full" ]; then

@@ -24,20 +24,12 @@ runtime_class=${RUNTIME_CLASS:-runc}
 artifacts=${ARTIFACTS:-$ROOT/_artifacts/sonobuoy}
 wait_minutes=${SONOBUOY_WAIT:-20}
 [[ $wait_minutes =~ ^[1-9][0-9]*$ ]] || die "SONOBUOY_WAIT=$wait_minutes: want minutes, 1 or more"
-case ${FULL:-} in
-'' | 0) full= ;;
-1) full=1 ;;
-*) die "FULL=$FULL: want 1 (the whole catalogue) or nothing (the sample)" ;;
-esac
+full=$(full_run)
 sonobuoy=$ROOT/bin/sonobuoy
 for tool in "$sonobuoy" "$ROOT/bin/plugin" "$ROOT/bin/cluster"; do
 	[ -x "$tool" ] || die "$tool is missing: make $(realpath --relative-to="$ROOT" "$tool")"
 done
-profile=${PROFILE:-}
-if [[ $profile == */* || $profile == *.yaml ]]; then
-	[ -f "$profile" ] || die "PROFILE=$profile: no such file"
-	profile=$(realpath "$profile")
-fi
+profile=$(profile_arg)
 
 WORK=$(mktemp -d)
 ns=

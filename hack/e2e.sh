@@ -32,12 +32,7 @@ case ${PARTIAL:-} in
 esac
 [ -x "$ROOT/bin/report" ] || die "bin/report is missing: make bin/report (it judges the run)"
 
-profile=${PROFILE:-}
-# ginkgo runs the suite from bin/: a profile file needs an absolute path.
-if [[ $profile == */* || $profile == *.yaml ]]; then
-	[ -f "$profile" ] || die "PROFILE=$profile: no such file"
-	profile=$(realpath "$profile")
-fi
+profile=$(profile_arg)
 
 suite_args=(--kubeconfig="$kubeconfig" --provider=skeleton --podsem.image="$image"
 	--podsem.runtime-class="$runtime_class" --podsem.pull-policy="$pull_policy")

@@ -129,3 +129,25 @@ has_sys_resource() {
 	bnd=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
 	[ -n "$bnd" ] && (((0x$bnd >> 24) & 1))
 }
+
+# profile_arg prints PROFILE as the runs take it: a profile name as it is, a
+# profile file by its absolute path (ginkgo and the vendor's shell run in other
+# directories). A file that does not exist is an error.
+profile_arg() {
+	local profile=${PROFILE:-}
+	if [[ $profile == */* || $profile == *.yaml ]]; then
+		[ -f "$profile" ] || die "PROFILE=$profile: no such file"
+		profile=$(realpath "$profile")
+	fi
+	printf '%s' "$profile"
+}
+
+# full_run prints 1 when FULL=1 asks for the whole catalogue, nothing for the
+# sample (FULL unset or 0).
+full_run() {
+	case ${FULL:-} in
+	'' | 0) ;;
+	1) printf 1 ;;
+	*) die "FULL=$FULL: want 1 (the whole catalogue) or nothing (the sample)" ;;
+	esac
+}
