@@ -63,11 +63,16 @@ func confinePods(provider *cluster.Provider, name string) error {
 // through the kubernetes Service (api, its ClusterIP and port), and that dials
 // from every node to outside addresses fail at once with an error from the
 // node, neither answered nor left to time out: nothing leaves the machine.
+// On a new cluster, kube-proxy programs a new Service, and podsem-pod-network
+// routes to a new node, within a sync of their own: a dial that must reach is
+// tried again until it does (within ctx's bound); a refusal is judged once.
 func verifyReach(ctx context.Context, client kubernetes.Interface, image string, nodes []string, addr string, svc *corev1.Service, api string) error {
 	start := time.Now()
 	type check struct {
 		node, addr, payload string
 		judge               func(dial) error
+		// settles: the dial must reach, and may be tried again until it does.
+		settles bool
 	}
 	reached := func(d dial) error {
 		if d.Result != "ok" || d.Server.Hostname != "server" {
@@ -76,8 +81,8 @@ func verifyReach(ctx context.Context, client kubernetes.Interface, image string,
 		return nil
 	}
 	checks := []check{
-		{addr: fmt.Sprintf("%s:%d", svc.Spec.ClusterIP, canaryPort), judge: reached},
-		{addr: api, payload: "GET / HTTP/1.0", judge: func(d dial) error {
+		{addr: fmt.Sprintf("%s:%d", svc.Spec.ClusterIP, canaryPort), judge: reached, settles: true},
+		{addr: api, payload: "GET / HTTP/1.0", settles: true, judge: func(d dial) error {
 			if !strings.HasPrefix(d.Echo, plainHTTPAnswer) {
 				return fmt.Errorf("no answer from the API server (%s %s %q): kube-proxy is not running or not programming the node (docker exec <node> journalctl -u kube-proxy)", d.Result, d.Error, d.Echo)
 			}
@@ -91,7 +96,7 @@ func verifyReach(ctx context.Context, client kubernetes.Interface, image string,
 		return nil
 	}
 	for _, node := range nodes {
-		checks = append(checks, check{node: node, addr: addr, judge: reached})
+		checks = append(checks, check{node: node, addr: addr, judge: reached, settles: true})
 		for _, a := range outsideAddrs {
 			checks = append(checks, check{node: node, addr: a, judge: refused})
 		}
@@ -106,9 +111,16 @@ func verifyReach(ctx context.Context, client kubernetes.Interface, image string,
 			if c.payload != "" {
 				flags = []string{"--payload", c.payload}
 			}
-			d, err := dialOnce(ctx, client, canaryNamespace, image, c.node, c.addr, flags...)
-			if err == nil {
-				err = c.judge(d)
+			var err error
+			for {
+				var d dial
+				d, err = dialOnce(ctx, client, canaryNamespace, image, c.node, c.addr, flags...)
+				if err == nil {
+					err = c.judge(d)
+				}
+				if err == nil || !c.settles || !sleepCtx(ctx, time.Second) {
+					break
+				}
 			}
 			if err != nil {
 				from := "a pod"
@@ -146,4 +158,16 @@ func createService(ctx context.Context, client kubernetes.Interface, name string
 		return nil, fmt.Errorf("network check: creating Service %s/%s: %w", canaryNamespace, svc.Name, err)
 	}
 	return created, nil
+}
+
+// sleepCtx waits d, or until ctx ends (false).
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
