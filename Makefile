@@ -4,7 +4,14 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
-export GOFLAGS := -buildvcs=false
+# Independent steps run side by side (the first make e2e's critical path is the
+# Kubernetes compile: downloads, debootstrap and the Docker engine go beside it).
+MAKEFLAGS += -j4
+# Every Go program of podsem is built as the node's Kubernetes binaries are
+# (static, trimmed), so one set of compiled packages in the Go build cache
+# serves them all.
+export CGO_ENABLED := 0
+export GOFLAGS := -buildvcs=false -trimpath
 
 BIN          := $(CURDIR)/bin
 CLUSTER_NAME ?= podsem
@@ -26,24 +33,45 @@ docker: ## a Docker engine that answers (installs and starts dockerd when needed
 .PHONY: tools
 tools: $(BIN)/kind $(BIN)/ginkgo $(BIN)/sonobuoy ## kind, the ginkgo CLI and sonobuoy, at the versions go.mod pins, into bin/
 
-$(BIN)/kind $(BIN)/ginkgo: go.mod go.sum
+# When the goals build a kind cluster, the Go programs that share the
+# Kubernetes packages wait for its compile: two compiles of one package at once
+# would each do the work.
+ifeq ($(KUBECONFIG),)
+ifneq ($(filter e2e e2e-% kind-up bench,$(MAKECMDGOALS)),)
+AFTER_KUBERNETES := | kubernetes
+endif
+endif
+
+$(BIN)/kind $(BIN)/ginkgo: go.mod go.sum $(AFTER_KUBERNETES)
 	@$(TIMED) "build $(@F) (pinned in go.mod)" go build -o $@ $(if $(filter kind,$(@F)),sigs.k8s.io/kind,github.com/onsi/ginkgo/v2/ginkgo)
 
 # Static: its aggregator and worker image (hack/build-sonobuoy-image.sh) is this binary FROM scratch.
-$(BIN)/sonobuoy: go.mod go.sum
-	@$(TIMED) "build sonobuoy (pinned in go.mod; static)" env CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' \
-		-o $@ github.com/vmware-tanzu/sonobuoy
+$(BIN)/sonobuoy: go.mod go.sum $(AFTER_KUBERNETES)
+	@$(TIMED) "build sonobuoy (pinned in go.mod; static)" go build -ldflags '-s -w' -o $@ github.com/vmware-tanzu/sonobuoy
 
-$(BIN)/cluster: $(call GO_SOURCES,hack/cluster)
+$(BIN)/cluster: $(call GO_SOURCES,hack/cluster) $(AFTER_KUBERNETES)
 	@$(TIMED) "build bin/cluster" go build -o $@ ./hack/cluster
 
 .PHONY: node-image
-node-image: docker ## the kind node image, built from source (tag = hash of its inputs)
+node-image: docker kubernetes rootfs prefetch ## the kind node image, built from source (tag = hash of its inputs)
 	@hack/build-node-image.sh
 
-.PHONY: kind-up
-kind-up: node-image $(BIN)/cluster ## a Ready kind cluster "podsem" (NODES=3: a control plane and 2 workers; unset: as it is, 1 when new) with RuntimeClasses and podprobe loaded; kubeconfig in bin/kubeconfig
+# The node image's parts that make runs beside the others (the node image's
+# own script builds the rest, two lanes at once).
+.PHONY: kubernetes rootfs prefetch coredns-image podprobe-image
+kubernetes: # the Kubernetes binaries, compiled from the version go.mod pins
+	@hack/build-kubernetes.sh
+rootfs: docker # the node's Debian root filesystem (debootstrap), as an image
+	@hack/build-rootfs.sh
+prefetch: # the Go modules of every component built from source, downloaded
+	@hack/prefetch.sh
+coredns-image: docker prefetch $(AFTER_KUBERNETES) # the cluster's DNS, built from source
+	@hack/build-coredns.sh >/dev/null
+podprobe-image: docker # the fixture image (tag = hash of its sources) in bin/podprobe.image
 	@hack/build-podprobe-image.sh >/dev/null
+
+.PHONY: kind-up
+kind-up: node-image coredns-image podprobe-image $(BIN)/cluster ## a Ready kind cluster "podsem" (NODES=3: a control plane and 2 workers; unset: as it is, 1 when new) with RuntimeClasses and podprobe loaded; kubeconfig in bin/kubeconfig
 	@$(TIMED) "kind cluster $(CLUSTER_NAME)" $(BIN)/cluster up --name $(CLUSTER_NAME) \
 		--image "$$(hack/node-image-tag.sh)" --kubeconfig $(KIND_KUBECONFIG) \
 		--load "$$(cat $(BIN)/podprobe.image)" --load podsem/podprobe:latest --dns-image "$$(hack/build-coredns.sh)" \
@@ -59,8 +87,8 @@ kind-down: $(BIN)/cluster ## delete the kind cluster
 # one set of compiled packages in the Go build cache serves all three.
 SUITE_SOURCES = $(call GO_SOURCES,suites framework fixtures)
 
-$(BIN)/pod.test: $(SUITE_SOURCES)
-	@$(TIMED) "compile the suite (bin/pod.test)" env CGO_ENABLED=0 go test -c -trimpath -ldflags "-s -w" -o $@ ./suites/pod
+$(BIN)/pod.test: $(SUITE_SOURCES) $(AFTER_KUBERNETES)
+	@$(TIMED) "compile the suite (bin/pod.test)" go test -c -ldflags "-s -w" -o $@ ./suites/pod
 
 .PHONY: test
 test: $(BIN)/pod.test ## go vet, unit tests, and a dry run of the suite against the catalogue (no cluster)
@@ -72,7 +100,7 @@ test: $(BIN)/pod.test ## go vet, unit tests, and a dry run of the suite against 
 	@$(TIMED) "catalogue check" $(BIN)/pod.test --provider=skeleton --podsem.check-catalogue 2>&1 | grep -v -E "in-cluster config|provider flag"
 
 # With KUBECONFIG set, e2e runs against that cluster and never touches kind.
-E2E_CLUSTER := $(if $(KUBECONFIG),,kind-up images)
+E2E_CLUSTER := $(if $(KUBECONFIG),,kind-up)
 # What the kit's checks run beside the kit: sonobuoy, and the plugin's renderer and judge.
 KIT_TOOLS := $(BIN)/sonobuoy $(BIN)/plugin $(BIN)/cluster
 
@@ -87,24 +115,23 @@ e2e-clean: $(BIN)/pod.test ## delete the namespaces an interrupted run left behi
 	@$(BIN)/pod.test --kubeconfig=$${KUBECONFIG:-$(KIND_KUBECONFIG)} --provider=skeleton --podsem.clean 2>&1 | grep -v 'provider flag'
 
 .PHONY: images
-images: docker $(BIN)/cluster ## the podprobe image (tag = hash of its sources); loaded into the cluster when it is up
-	@hack/build-podprobe-image.sh >/dev/null
+images: podprobe-image $(BIN)/cluster ## the podprobe image (tag = hash of its sources); loaded into the cluster when it is up
 	@if docker inspect $(CLUSTER_NAME)-control-plane >/dev/null 2>&1; then \
 		$(TIMED) "load podprobe into kind cluster $(CLUSTER_NAME)" $(BIN)/cluster load --name $(CLUSTER_NAME) \
 			"$$(cat $(BIN)/podprobe.image)" podsem/podprobe:latest; \
 	fi
 	@echo "podprobe image: $$(cat $(BIN)/podprobe.image)"
 
-$(BIN)/faults: $(call GO_SOURCES,hack/faults images/faults framework/catalogue)
+$(BIN)/faults: $(call GO_SOURCES,hack/faults images/faults framework/catalogue) $(AFTER_KUBERNETES)
 	@$(TIMED) "build bin/faults" go build -o $@ ./hack/faults
 
 .PHONY: e2e-faults
-e2e-faults: kind-up images $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report $(BIN)/faults ## the suite under runc and every fault handler; _artifacts/faults.md
+e2e-faults: kind-up $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report $(BIN)/faults ## the suite under runc and every fault handler; _artifacts/faults.md
 	@$(BIN)/faults --artifacts _artifacts $(if $(FAULTS),--only $(FAULTS))
 
 ## --- reports ---
 
-$(BIN)/report: $(call GO_SOURCES,hack/report framework/report framework/catalogue framework/profiles) $(wildcard framework/report/*.tmpl)
+$(BIN)/report: $(call GO_SOURCES,hack/report framework/report framework/catalogue framework/profiles) $(wildcard framework/report/*.tmpl) $(AFTER_KUBERNETES)
 	@$(TIMED) "build bin/report" go build -o $@ ./hack/report
 
 # hack/e2e.sh leaves the exit status to bin/report gate.
@@ -137,7 +164,7 @@ e2e-rerun: $(E2E_CLUSTER) $(BIN)/pod.test $(BIN)/ginkgo $(BIN)/report ## run aga
 dist: docker ## the vendor kit: _dist/podsem-<version>-linux-amd64.tar.gz (launcher, static suite, images, sonobuoy plugin)
 	@hack/build-dist.sh >/dev/null
 
-$(BIN)/plugin: $(call GO_SOURCES,hack/plugin framework/profiles framework/catalogue)
+$(BIN)/plugin: $(call GO_SOURCES,hack/plugin framework/profiles framework/catalogue) $(AFTER_KUBERNETES)
 	@$(TIMED) "build bin/plugin" go build -o $@ ./hack/plugin
 
 # The kit's checks import images into the kind nodes: on the kind cluster only.

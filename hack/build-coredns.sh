@@ -36,7 +36,8 @@ main_go() {
 cd "$ROOT"
 build=$COREDNS_VERSION-$(main_go | sha256sum | cut -c1-8)
 tag=podsem/coredns:$build-$(files_digest images/coredns | sha256sum | cut -c1-8)
-if docker image inspect "$tag" >/dev/null 2>&1; then
+# PODSEM_RESOLVE_ONLY=1 (hack/prefetch.sh): the modules only, before Docker may answer.
+if [ -z "${PODSEM_RESOLVE_ONLY:-}" ] && docker image inspect "$tag" >/dev/null 2>&1; then
 	log "image $tag: cached"
 	echo "$tag"
 	exit 0
@@ -54,11 +55,17 @@ else
 		main_go > main.go
 		step "resolve coredns $COREDNS_VERSION" go get "github.com/coredns/coredns@$COREDNS_VERSION"
 		step "resolve coredns $COREDNS_VERSION's plugins (${PLUGINS[*]})" go mod tidy
+		[ -z "${PODSEM_RESOLVE_ONLY:-}" ] || exit 0
 		step "compile coredns $COREDNS_VERSION" env CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/coredns" .
 	) >&2
+	if [ -n "${PODSEM_RESOLVE_ONLY:-}" ]; then
+		rm -rf "$tmp"
+		exit 0
+	fi
 	touch "$tmp/.complete"
 	publish "$tmp" "$out"
 fi
+[ -z "${PODSEM_RESOLVE_ONLY:-}" ] || exit 0
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 cp images/coredns/Dockerfile "$ctx/"

@@ -68,7 +68,8 @@ kind_pin() {
 
 # go_build_cached NAME VERSION CGO TAGS PKG@VER...: builds Go commands from the module
 # proxy in a scratch module, into $CACHE/NAME/VERSION/ (one binary per package, named
-# after its last path element). Skips when that entry is complete.
+# after its last path element). Skips when that entry is complete. With
+# PODSEM_RESOLVE_ONLY=1 it only downloads the modules (hack/prefetch.sh).
 go_build_cached() {
 	local name=$1 version=$2 cgo=$3 tags=$4; shift 4
 	local out=$CACHE/$name/$version
@@ -83,9 +84,14 @@ go_build_cached() {
 		cd "$mod"
 		printf 'module podsem.local/build/%s\n\ngo 1.26.0\n' "$name" > go.mod
 		step "resolve $name $version" go get "$@"
+		[ -z "${PODSEM_RESOLVE_ONLY:-}" ] || exit 0
 		step "compile $name $version" env CGO_ENABLED="$cgo" go build -trimpath -tags "$tags" \
 			-ldflags "-s -w" -o "$tmp/" "${pkgs[@]}"
 	)
+	if [ -n "${PODSEM_RESOLVE_ONLY:-}" ]; then
+		rm -rf "$tmp"
+		return 0
+	fi
 	touch "$tmp/.complete"
 	publish "$tmp" "$out"
 }
@@ -103,6 +109,8 @@ quiet() {
 # ensure_packages PKG...: installs the Debian packages among PKG that are missing
 # (retrying once after apt-get update), or dies with apt's own error line.
 ensure_packages() {
+	# Prefetching runs beside other steps, and apt takes one caller at a time.
+	[ -z "${PODSEM_RESOLVE_ONLY:-}" ] || return 0
 	local missing=() p
 	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

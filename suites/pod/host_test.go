@@ -32,7 +32,7 @@ var _ = ginkgo.Describe("host: network", spec.Takes(10), func() {
 		port := strconv.Itoa(hostPortBase + rand.IntN(hostPortSpan))
 		onHost := pods.Load("host-net")
 		onHost.Spec.Containers[0].Args = []string{"serve", "tcp", port}
-		onHost.Spec.Containers[0].ReadinessProbe.Exec.Command = []string{probe.Binary, "dial", "tcp", "127.0.0.1:" + port, "--timeout", "1s"}
+		onHost.Spec.Containers[0].StartupProbe.Exec.Command = []string{probe.Binary, "dial", "tcp", "127.0.0.1:" + port, "--timeout", "1s"}
 		// The ordinary pod starts beside it, on its node.
 		started, plain, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{onHost}, pods.Load("single"))
 		if skip != "" {

@@ -35,7 +35,7 @@ const (
 	pidRetries = 3
 	// usersRecord is the file pid-users' container a writes at start in its own
 	// root filesystem; usersArg, on a's command line, tells its process apart
-	// (a's readiness probe names the file too, not the flag).
+	// (a's startup probe names the file too, not the flag).
 	usersRecord = "/tmp/a-ns.json"
 	usersArg    = "--ns-out " + usersRecord
 	// usersMarker is in pid-users' container a's environment.

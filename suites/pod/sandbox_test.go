@@ -21,7 +21,7 @@ import (
 
 const (
 	// restartTimeout bounds a container's restart: exit, the kubelet noticing,
-	// the first restart (which the kubelet does without back-off), readiness.
+	// the first restart (which the kubelet does without back-off), the startup probe.
 	restartTimeout = 30 * time.Second
 	// sbx-restart's and sbx-sidecar's server port.
 	sandboxPort = "8080"
