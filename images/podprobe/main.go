@@ -9,6 +9,7 @@ import (
 
 	"github.com/podsem/podsem/images/podprobe/addrs"
 	"github.com/podsem/podsem/images/podprobe/alloc"
+	"github.com/podsem/podsem/images/podprobe/batch"
 	"github.com/podsem/podsem/images/podprobe/bind"
 	"github.com/podsem/podsem/images/podprobe/cgroup"
 	"github.com/podsem/podsem/images/podprobe/dial"
@@ -67,6 +68,9 @@ var commands = cli.Register(
 	sandbox.Command,
 	sandbox.HolderCommand,
 )
+
+// batch runs the others, so it joins them once they are registered.
+func init() { commands = append(commands, batch.Command(commands)) }
 
 func main() {
 	os.Exit(cli.Main(commands, os.Args[1:], os.Stdout, os.Stderr))

@@ -941,3 +941,35 @@ func TestAddrs(t *testing.T) {
 	}
 	t.Fatalf("no loopback in %v", list)
 }
+
+// A batch gives each subcommand's result as that subcommand alone gives it,
+// in order: a file written by one is read by the next, a failure is an
+// observation (exit 1 with its errno), a usage error is that one's exit 2.
+func TestBatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	calls := fmt.Sprintf(`[["file","write",%q,"batched"],["file","read",%q],["file","read",%q],["nope"]]`, path, path, path+".missing")
+	got := mustSucceed(t, "batch", calls)
+	results, ok := got["results"].([]any)
+	if !ok || len(results) != 4 {
+		t.Fatalf("want 4 results, got %v", got)
+	}
+	field := func(i int, key string) any { return results[i].(map[string]any)[key] }
+	output := func(i int) map[string]any { o, _ := field(i, "output").(map[string]any); return o }
+	if code := fmt.Sprint(field(0, "exit_code")); code != "0" {
+		t.Errorf("write: exit %s: %v", code, results[0])
+	}
+	if c := output(1)["content"]; c != "batched" || fmt.Sprint(field(1, "exit_code")) != "0" {
+		t.Errorf("read after the batched write: %v", results[1])
+	}
+	if e := output(2)["errno"]; e != "ENOENT" || fmt.Sprint(field(2, "exit_code")) != "1" {
+		t.Errorf("read of a missing file: want exit 1 with ENOENT, got %v", results[2])
+	}
+	if fmt.Sprint(field(3, "exit_code")) != "2" || !strings.HasPrefix(fmt.Sprint(field(3, "stderr")), "podprobe: ") {
+		t.Errorf("unknown subcommand: want exit 2 with a usage line, got %v", results[3])
+	}
+	for _, bad := range []string{"", "x", "[]", `[[]]`, `[["batch","[]"]]`} {
+		if out := run(t, "batch", bad); out.code != 2 {
+			t.Errorf("batch %q: want a usage error, got exit %d", bad, out.code)
+		}
+	}
+}

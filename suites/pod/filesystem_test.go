@@ -50,17 +50,18 @@ var _ = ginkgo.Describe("filesystem", spec.Takes(20), ginkgo.Ordered, ginkgo.Con
 	spec.It("FS-01", func(ctx context.Context) {
 		path := "/tmp/" + spec.Token("fs01")
 		mine, theirs := spec.Token("fs01-a"), spec.Token("fs01-b")
-		write(ctx, f, pod, "a", path, mine)
-		gomega.Expect(read(ctx, f, pod, "a", path)).To(gomega.Equal(mine), "container a reads back its own file")
-		var st probe.File
-		probe.Into(ctx, f, pod, "b", &st, "file", "stat", path)
-		gomega.Expect(st.Exists).To(gomega.BeFalse(), "%s, written by container a outside any volume, must not exist in container b", path)
+		inA := probe.Batch(ctx, f, pod, "a", []string{"file", "write", path, mine}, []string{"file", "read", path})
+		inA[0].DecodeOK(&probe.File{})
+		gomega.Expect(contentOf(inA[1])).To(gomega.Equal(mine), "container a reads back its own file")
 		// And the other way: b's file of the same name does not replace a's.
-		write(ctx, f, pod, "b", path, theirs)
-		gomega.Expect(read(ctx, f, pod, "a", path)).To(gomega.Equal(mine), "container b's write of %s does not reach container a", path)
-		for _, c := range []string{"a", "b"} {
-			probe.Run(ctx, f, pod, c, "fs-type", "/") // evidence: each root filesystem
-		}
+		// (fs-type: evidence, each root filesystem.)
+		inB := probe.Batch(ctx, f, pod, "b", []string{"file", "stat", path}, []string{"file", "write", path, theirs}, []string{"fs-type", "/"})
+		var st probe.File
+		inB[0].DecodeOK(&st)
+		gomega.Expect(st.Exists).To(gomega.BeFalse(), "%s, written by container a outside any volume, must not exist in container b", path)
+		inB[1].DecodeOK(&probe.File{})
+		again := probe.Batch(ctx, f, pod, "a", []string{"file", "read", path}, []string{"fs-type", "/"})
+		gomega.Expect(contentOf(again[0])).To(gomega.Equal(mine), "container b's write of %s does not reach container a", path)
 	})
 
 	spec.It("FS-02", func(ctx context.Context) {
@@ -100,16 +101,18 @@ var _ = ginkgo.Describe("filesystem", spec.Takes(20), ginkgo.Ordered, ginkgo.Con
 		// The files are the kubelet's for this pod: /etc/hosts maps the pod's IP
 		// to its hostname, resolv.conf carries the pod's dnsConfig. Then every
 		// container has the same ones.
-		hosts := read(ctx, f, pod, "a", "/etc/hosts")
+		inA := probe.Batch(ctx, f, pod, "a", []string{"file", "read", "/etc/hosts"}, []string{"file", "read", "/etc/resolv.conf"})
+		inB := probe.Batch(ctx, f, pod, "b", []string{"file", "read", "/etc/hosts"}, []string{"file", "read", "/etc/resolv.conf"})
+		hosts := contentOf(inA[0])
 		gomega.Expect(hostsNames(hosts, pods.IPs(pod))).To(gomega.ContainElement(pod.Name),
 			"container a's /etc/hosts gives the pod's IP %v the pod's hostname %s: it is the kubelet's file for this pod:\n%s", pods.IPs(pod), pod.Name, hosts)
-		resolv := read(ctx, f, pod, "a", "/etc/resolv.conf")
+		resolv := contentOf(inA[1])
 		gomega.Expect(resolvField(resolv, "search")).To(gomega.ContainElement(searchDomain),
 			"container a's resolv.conf searches the pod's dnsConfig domain %s:\n%s", searchDomain, resolv)
 		gomega.Expect(resolvField(resolv, "options")).To(gomega.ContainElement("ndots:"+fs05Ndots),
 			"container a's resolv.conf has the pod's dnsConfig option ndots:%s:\n%s", fs05Ndots, resolv)
-		for path, content := range map[string]string{"/etc/hosts": hosts, "/etc/resolv.conf": resolv} {
-			gomega.Expect(read(ctx, f, pod, "b", path)).To(gomega.Equal(content), "container b's %s is container a's", path)
+		for i, path := range []string{"/etc/hosts", "/etc/resolv.conf"} {
+			gomega.Expect(contentOf(inB[i])).To(gomega.Equal(contentOf(inA[i])), "container b's %s is container a's", path)
 		}
 	})
 
@@ -196,6 +199,16 @@ func resolvField(resolv, keyword string) []string {
 func write(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container, path, content string) {
 	ginkgo.GinkgoHelper()
 	probe.Into(ctx, f, pod, container, &probe.File{}, "file", "write", path, content)
+}
+
+// contentOf is what a `file read` result read, or "" when it could not.
+func contentOf(r probe.Result) string {
+	ginkgo.GinkgoHelper()
+	var out probe.File
+	if r.OK() {
+		r.Decode(&out)
+	}
+	return out.Content
 }
 
 // read returns a file's content, or "" when it cannot be read (recorded as evidence).

@@ -43,26 +43,30 @@ var _ = ginkgo.Describe("host: network", spec.Takes(10), func() {
 		// The node's IP, as the node reports it, is an address of both containers.
 		hostIP := pod.Status.HostIP
 		gomega.Expect(hostIP).NotTo(gomega.BeEmpty(), "the pod's node has an IP")
+		inA := probe.Batch(ctx, f, pod, "a", []string{"addrs"}, []string{"ns"})
+		inB := probe.Batch(ctx, f, pod, "b", []string{"addrs"}, []string{"ns"})
+		inOther := probe.Batch(ctx, f, ordinary, "main", []string{"addrs"}, []string{"ns"},
+			[]string{"dial", "tcp", hostIP + ":" + port, "--payload", spec.Token("host01")})
 		var a, b, other probe.Addrs
-		probe.Into(ctx, f, pod, "a", &a, "addrs")
-		probe.Into(ctx, f, pod, "b", &b, "addrs")
+		inA[0].DecodeOK(&a)
+		inB[0].DecodeOK(&b)
 		gomega.Expect(addressesOf(a)).To(gomega.ContainElement(hostIP), "the node's IP %s is an address of container a", hostIP)
 		gomega.Expect(addressedSet(b)).To(gomega.Equal(addressedSet(a)), "container b has container a's (the node's) addressed interfaces")
 		// Control: an ordinary pod's network is not the node's.
-		probe.Into(ctx, f, ordinary, "main", &other, "addrs")
+		inOther[0].DecodeOK(&other)
 		gomega.Expect(addressesOf(other)).NotTo(gomega.ContainElement(hostIP), "an ordinary pod does not have the node's IP %s", hostIP)
 
 		// Behaviour: the server in container a listens on the node: another pod
 		// reaches it at the node's IP, and it answers from a's network namespace.
-		serverNS, otherNS := nsOf(ctx, f, pod, "a"), nsOf(ctx, f, ordinary, "main")
+		serverNS, otherNS := nsIn(inA[1]), nsIn(inOther[1])
 		var d probe.Dial
-		r := probe.Run(ctx, f, ordinary, "main", "dial", "tcp", hostIP+":"+port, "--payload", spec.Token("host01"))
+		r := inOther[2]
 		r.Decode(&d)
 		gomega.Expect(d.Result).To(gomega.Equal("ok"), "an ordinary pod reaches container a's server at the node's IP %s:%s: %s", hostIP, port, r.Describe())
 		gomega.Expect(d.Echo).To(gomega.Equal(d.Sent))
 		gomega.Expect(d.Server.NetNS).To(gomega.Equal(serverNS.Namespace("net")), "the answer comes from container a's network namespace")
 		gomega.Expect(d.Server.NetNS).NotTo(gomega.Equal(otherNS.Namespace("net")), "which is not the dialling pod's")
-		gomega.Expect(nsOf(ctx, f, pod, "b").Namespace("net")).To(gomega.Equal(serverNS.Namespace("net")), "container b is in it too")
+		gomega.Expect(nsIn(inB[1]).Namespace("net")).To(gomega.Equal(serverNS.Namespace("net")), "container b is in it too")
 	})
 })
 
@@ -81,18 +85,20 @@ var _ = ginkgo.Describe("host: IPC", spec.Takes(14), func() {
 		pod, other, ordinary := started[0], started[1], plain[0]
 
 		key := strconv.FormatInt(spec.IPCKey(), 10)
-		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "create", key)
+		first, second := spec.Token("host02-a"), spec.Token("host02-peer")
 		// The node's IPC namespace outlives every pod: remove what we made there.
 		ginkgo.DeferCleanup(probe.Run, f, pod, "a", "sysv-msg", "remove", key)
-
-		first, second := spec.Token("host02-a"), spec.Token("host02-peer")
-		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "send", key, first)
+		inA := probe.Batch(ctx, f, pod, "a", []string{"sysv-msg", "create", key}, []string{"sysv-msg", "send", key, first}, []string{"ns"})
+		inA[0].DecodeOK(&probe.IPC{})
+		inA[1].DecodeOK(&probe.IPC{})
 		var got probe.IPC
-		r := probe.Run(ctx, f, pod, "b", "sysv-msg", "recv", key)
+		inB := probe.Batch(ctx, f, pod, "b", []string{"sysv-msg", "recv", key}, []string{"ns"})
+		r := inB[0]
 		r.Decode(&got)
 		gomega.Expect(got.Received).To(gomega.Equal(first), "container b receives what container a queued (key %s): %s", key, r.Describe())
 
-		r = probe.Run(ctx, f, other, "a", "sysv-msg", "send", key, second)
+		inPeer := probe.Batch(ctx, f, other, "a", []string{"sysv-msg", "send", key, second}, []string{"ns"})
+		r = inPeer[0]
 		gomega.Expect(r.OK()).To(gomega.BeTrue(), "another hostIPC pod opens the queue by key %s and sends: %s", key, r.Describe())
 		got = probe.IPC{}
 		r = probe.Run(ctx, f, pod, "a", "sysv-msg", "recv", key)
@@ -100,14 +106,15 @@ var _ = ginkgo.Describe("host: IPC", spec.Takes(14), func() {
 		gomega.Expect(got.Received).To(gomega.Equal(second), "container a receives what the other hostIPC pod sent: %s", r.Describe())
 
 		// Negative, beside the control above: an ordinary pod does not see it.
-		r = probe.Run(ctx, f, ordinary, "main", "sysv-msg", "send", key, "intruder")
+		inOrdinary := probe.Batch(ctx, f, ordinary, "main", []string{"sysv-msg", "send", key, "intruder"}, []string{"ns"})
+		r = inOrdinary[0]
 		gomega.Expect(r.OK()).To(gomega.BeFalse(), "an ordinary pod must not reach the node's queue: %s", r.Describe())
 		gomega.Expect(r.Errno).To(gomega.Equal("ENOENT"), r.Describe())
 
-		mine := nsOf(ctx, f, pod, "a").Namespace("ipc")
-		gomega.Expect(nsOf(ctx, f, pod, "b").Namespace("ipc")).To(gomega.Equal(mine), "container b is in container a's IPC namespace")
-		gomega.Expect(nsOf(ctx, f, other, "a").Namespace("ipc")).To(gomega.Equal(mine), "and so is the other hostIPC pod")
-		gomega.Expect(nsOf(ctx, f, ordinary, "main").Namespace("ipc")).NotTo(gomega.Equal(mine), "but not the ordinary pod")
+		mine := nsIn(inA[2]).Namespace("ipc")
+		gomega.Expect(nsIn(inB[1]).Namespace("ipc")).To(gomega.Equal(mine), "container b is in container a's IPC namespace")
+		gomega.Expect(nsIn(inPeer[1]).Namespace("ipc")).To(gomega.Equal(mine), "and so is the other hostIPC pod")
+		gomega.Expect(nsIn(inOrdinary[1]).Namespace("ipc")).NotTo(gomega.Equal(mine), "but not the ordinary pod")
 	})
 })
 

@@ -66,15 +66,18 @@ var _ = ginkgo.Describe("ipc", spec.Takes(19), ginkgo.Ordered, ginkgo.ContinueOn
 	spec.It("IPC-04", func(ctx context.Context) {
 		path := "/dev/shm/" + spec.Token("ipc04")
 		payload := spec.Token("ipc04-data")
+		// Each container: its side of the file, what /dev/shm is, and (evidence)
+		// the file's inode, the same in both.
+		inA := probe.Batch(ctx, f, pair, "a", []string{"file", "write", path, payload}, []string{"fs-type", "/dev/shm"}, []string{"file", "stat", path})
+		inB := probe.Batch(ctx, f, pair, "b", []string{"file", "read", path}, []string{"fs-type", "/dev/shm"}, []string{"file", "stat", path})
 		var wrote, read probe.File
-		probe.Into(ctx, f, pair, "a", &wrote, "file", "write", path, payload)
-		probe.Into(ctx, f, pair, "b", &read, "file", "read", path)
+		inA[0].DecodeOK(&wrote)
+		inB[0].DecodeOK(&read)
 		gomega.Expect(read.Content).To(gomega.Equal(payload), "container b reads %s as container a wrote it", path)
-		for _, c := range []string{"a", "b"} {
+		for c, rs := range map[string][]probe.Result{"a": inA, "b": inB} {
 			var fs probe.FSType
-			probe.Into(ctx, f, pair, c, &fs, "fs-type", "/dev/shm")
+			rs[1].DecodeOK(&fs)
 			gomega.Expect(fs.Type).To(gomega.Equal("tmpfs"), "/dev/shm in container %s is POSIX shared memory (tmpfs)", c)
-			probe.Run(ctx, f, pair, c, "file", "stat", path) // evidence: the same inode in both
 		}
 	})
 
@@ -83,24 +86,23 @@ var _ = ginkgo.Describe("ipc", spec.Takes(19), ginkgo.Ordered, ginkgo.ContinueOn
 		shmKey := strconv.FormatInt(spec.IPCKey(), 10)
 		mq := spec.Token("ipc05")
 		shmFile := "/dev/shm/" + spec.Token("ipc05")
-		ipc(ctx, "a", "sysv-msg", "create", msgKey)
-		ginkgo.DeferCleanup(probe.Run, f, pair, "a", "sysv-msg", "remove", msgKey)
-		ipc(ctx, "a", "sysv-shm", "write", shmKey, "ipc05")
-		ginkgo.DeferCleanup(probe.Run, f, pair, "a", "sysv-shm", "remove", shmKey)
-		ipc(ctx, "a", "posix-mq", "create", mq)
-		ginkgo.DeferCleanup(probe.Run, f, pair, "a", "posix-mq", "remove", mq)
-		probe.Into(ctx, f, pair, "a", &probe.File{}, "file", "write", shmFile, "ipc05")
+		ginkgo.DeferCleanup(func(ctx context.Context) {
+			probe.Batch(ctx, f, pair, "a", []string{"sysv-msg", "remove", msgKey}, []string{"sysv-shm", "remove", shmKey}, []string{"posix-mq", "remove", mq})
+		})
+		for _, r := range probe.Batch(ctx, f, pair, "a", []string{"sysv-msg", "create", msgKey}, []string{"sysv-shm", "write", shmKey, "ipc05"},
+			[]string{"posix-mq", "create", mq}, []string{"file", "write", shmFile, "ipc05"}) {
+			r.DecodeOK(&struct{}{})
+		}
 
 		// Positive control: within the pod, the objects are there.
 		gomega.Expect(ipc(ctx, "b", "sysv-shm", "read", shmKey).Read).To(gomega.Equal("ipc05"))
 
-		for _, look := range [][]string{
-			{"sysv-msg", "send", msgKey, "intruder"},
-			{"sysv-shm", "read", shmKey},
-			{"posix-mq", "send", mq, "intruder"},
-			{"file", "read", shmFile},
-		} {
-			r := probe.Run(ctx, f, other, "main", look...)
+		for _, r := range probe.Batch(ctx, f, other, "main",
+			[]string{"sysv-msg", "send", msgKey, "intruder"},
+			[]string{"sysv-shm", "read", shmKey},
+			[]string{"posix-mq", "send", mq, "intruder"},
+			[]string{"file", "read", shmFile},
+		) {
 			gomega.Expect(r.OK()).To(gomega.BeFalse(), "another pod must not reach pod %s's IPC object: %s", pair.Name, r.Describe())
 			gomega.Expect(r.Errno).To(gomega.Equal("ENOENT"), "the object does not exist in another pod: %s", r.Describe())
 		}

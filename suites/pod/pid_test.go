@@ -290,6 +290,14 @@ func nsOf(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container
 	return out
 }
 
+// nsIn is a successful `ns` result of a batch.
+func nsIn(r probe.Result) probe.NS {
+	ginkgo.GinkgoHelper()
+	var out probe.NS
+	r.DecodeOK(&out)
+	return out
+}
+
 // detachTarget starts a background `wait-signal` in container, recording at path.
 func detachTarget(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container, path string) probe.SignalRecord {
 	ginkgo.GinkgoHelper()

@@ -47,12 +47,13 @@ var _ = ginkgo.Describe("sandbox: loss of the sandbox", spec.Takes(19), func() {
 		// (so it is the pod's, not only a's). What it must keep: a file in the
 		// emptyDir.
 		key := strconv.FormatInt(spec.IPCKey(), 10)
-		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "create", key)
-		r := probe.Run(ctx, f, pod, "b", "sysv-msg", "send", key, spec.Token("sbx05-msg"))
-		gomega.Expect(r.OK()).To(gomega.BeTrue(), "container b opens the queue container a created (key %s): it is in the pod's IPC namespace: %s", key, r.Describe())
 		file, content := spec.Token("sbx05"), spec.Token("sbx05-file")
-		write(ctx, f, pod, "a", lossSharedA+"/"+file, content)
-		a, b := nsOf(ctx, f, pod, "a"), nsOf(ctx, f, pod, "b")
+		inA := probe.Batch(ctx, f, pod, "a", []string{"sysv-msg", "create", key}, []string{"file", "write", lossSharedA + "/" + file, content}, []string{"ns"})
+		inA[0].DecodeOK(&probe.IPC{})
+		inA[1].DecodeOK(&probe.File{})
+		inB := probe.Batch(ctx, f, pod, "b", []string{"sysv-msg", "send", key, spec.Token("sbx05-msg")}, []string{"ns"})
+		gomega.Expect(inB[0].OK()).To(gomega.BeTrue(), "container b opens the queue container a created (key %s): it is in the pod's IPC namespace: %s", key, inB[0].Describe())
+		a, b := nsIn(inA[2]), nsIn(inB[1])
 		gomega.Expect(b.Namespace("net")).To(gomega.Equal(a.Namespace("net")), "containers a and b share a network namespace before the sandbox dies")
 		oldNetNS := a.Namespace("net")
 
@@ -90,14 +91,27 @@ var _ = ginkgo.Describe("sandbox: loss of the sandbox", spec.Takes(19), func() {
 		// One network namespace for all, not the old one: b reaches a's server
 		// on 127.0.0.1, answered from b's namespace, and neither reaches the
 		// holder, which still listens in the old one.
-		a, b = nsOf(ctx, f, rebuilt, "a"), nsOf(ctx, f, rebuilt, "b")
-		d = dialLoopback(ctx, f, rebuilt, "b", lossPort, "sbx05")
+		dial := func(port, tag string) []string {
+			return []string{"dial", "tcp", "127.0.0.1:" + port, "--payload", spec.Token(tag)}
+		}
+		// What each container now sees, one exec each: its namespaces, a dial
+		// to the old namespace's holder (and b's to a's server), its
+		// addresses, the queue, the emptyDir file.
+		afterA := probe.Batch(ctx, f, rebuilt, "a", []string{"ns"}, dial(heldPort, "sbx05-old"), []string{"addrs"},
+			[]string{"sysv-msg", "recv", key}, []string{"file", "read", lossSharedA + "/" + file})
+		afterB := probe.Batch(ctx, f, rebuilt, "b", []string{"ns"}, dial(heldPort, "sbx05-old"), []string{"addrs"},
+			[]string{"sysv-msg", "recv", key}, []string{"file", "read", lossSharedB + "/" + file}, dial(lossPort, "sbx05"))
+		after := map[string][]probe.Result{"a": afterA, "b": afterB}
+		a, b = nsIn(afterA[0]), nsIn(afterB[0])
+		d = probe.Dial{}
+		afterB[5].Decode(&d)
 		gomega.Expect(d.Result).To(gomega.Equal("ok"), "container b reaches container a's server on 127.0.0.1:%s in the new sandbox: %+v", lossPort, d)
 		gomega.Expect(d.Echo).To(gomega.Equal(d.Sent), "the payload came back intact")
 		gomega.Expect(d.Server.NetNS).To(gomega.Equal(b.Namespace("net")), "container a's server answers from container b's network namespace")
 		gomega.Expect(a.Namespace("net")).To(gomega.Equal(b.Namespace("net")), "containers a and b are in one network namespace")
 		for _, c := range []string{"a", "b"} {
-			d = dialLoopback(ctx, f, rebuilt, c, heldPort, "sbx05-old")
+			d = probe.Dial{}
+			after[c][1].Decode(&d)
 			gomega.Expect(d.Result).To(gomega.Equal("refused"), "container %s must not be in the old sandbox's network namespace, where the holder still answers on 127.0.0.1:%s: %+v", c, heldPort, d)
 		}
 		gomega.Expect(a.Namespace("net")).NotTo(gomega.Equal(oldNetNS), "the network namespace is a new one (the old one is held, so its inode number is not reused)")
@@ -106,8 +120,8 @@ var _ = ginkgo.Describe("sandbox: loss of the sandbox", spec.Takes(19), func() {
 		ips := pods.IPs(rebuilt)
 		gomega.Expect(ips).NotTo(gomega.BeEmpty(), "the rebuilt pod has IPs in its status")
 		var addrsA, addrsB probe.Addrs
-		probe.Into(ctx, f, rebuilt, "a", &addrsA, "addrs")
-		probe.Into(ctx, f, rebuilt, "b", &addrsB, "addrs")
+		afterA[2].DecodeOK(&addrsA)
+		afterB[2].DecodeOK(&addrsB)
 		gomega.Expect(interfaceSet(addrsB)).To(gomega.Equal(interfaceSet(addrsA)), "containers a and b have the same interfaces and addresses")
 		for _, ip := range ips {
 			gomega.Expect(addressesOf(addrsA)).To(gomega.ContainElement(ip), "status.podIPs %v (before: %v) are addresses of the containers", ips, pods.IPs(pod))
@@ -115,7 +129,7 @@ var _ = ginkgo.Describe("sandbox: loss of the sandbox", spec.Takes(19), func() {
 
 		// The IPC namespace went with the old sandbox, and the queue with it.
 		for _, c := range []string{"a", "b"} {
-			r := probe.Run(ctx, f, rebuilt, c, "sysv-msg", "recv", key)
+			r := after[c][3]
 			if r.Errno != "ENOENT" {
 				// The queue outlived the sandbox, perhaps in the node's IPC
 				// namespace: remove it before failing.
@@ -125,8 +139,8 @@ var _ = ginkgo.Describe("sandbox: loss of the sandbox", spec.Takes(19), func() {
 		}
 
 		// The emptyDir is the pod's, not the sandbox's.
-		gomega.Expect(read(ctx, f, rebuilt, "a", lossSharedA+"/"+file)).To(gomega.Equal(content), "container a reads what it wrote in the emptyDir before the sandbox died")
-		gomega.Expect(read(ctx, f, rebuilt, "b", lossSharedB+"/"+file)).To(gomega.Equal(content), "and so does container b, at its own mount path")
+		gomega.Expect(contentOf(afterA[4])).To(gomega.Equal(content), "container a reads what it wrote in the emptyDir before the sandbox died")
+		gomega.Expect(contentOf(afterB[4])).To(gomega.Equal(content), "and so does container b, at its own mount path")
 
 		// Supporting evidence: a new sandbox process holds the new namespace.
 		var now probe.Sandbox

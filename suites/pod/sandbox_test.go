@@ -40,15 +40,17 @@ var _ = ginkgo.Describe("sandbox: network after a restart", spec.Takes(14), func
 
 	spec.It("SBX-01", func(ctx context.Context) {
 		pod := pods.Start(ctx, f, pods.Load("sbx-restart"))[0]
-		before := nsOf(ctx, f, pod, "a")
+		inA := probe.Batch(ctx, f, pod, "a", []string{"ns"}, []string{"addrs"})
+		before := nsIn(inA[0])
 		var addrsBefore probe.Addrs
-		probe.Into(ctx, f, pod, "a", &addrsBefore, "addrs")
+		inA[1].DecodeOK(&addrsBefore)
 
 		restarted := restart(ctx, f, pod, "a")
 
 		gomega.Expect(pods.IPs(restarted)).To(gomega.Equal(pods.IPs(pod)), "the pod's IPs survive the restart")
+		afterA := probe.Batch(ctx, f, restarted, "a", []string{"addrs"}, []string{"ns"})
 		var addrsAfter probe.Addrs
-		probe.Into(ctx, f, restarted, "a", &addrsAfter, "addrs")
+		afterA[0].DecodeOK(&addrsAfter)
 		gomega.Expect(interfaceSet(addrsAfter)).To(gomega.Equal(interfaceSet(addrsBefore)), "the restarted container a has the same interfaces and addresses")
 		for _, ip := range pods.IPs(pod) {
 			gomega.Expect(addressesOf(addrsAfter)).To(gomega.ContainElement(ip), "pod IP %s is an address of the restarted container a", ip)
@@ -64,7 +66,7 @@ var _ = ginkgo.Describe("sandbox: network after a restart", spec.Takes(14), func
 		gomega.Expect(d.Result).To(gomega.Equal("ok"), "container b reaches the restarted server of container a on 127.0.0.1:%s: %s", sandboxPort, r.Describe())
 		gomega.Expect(d.Echo).To(gomega.Equal(d.Sent))
 		gomega.Expect(d.Server.NetNS).To(gomega.Equal(other.Namespace("net")), "the restarted server answers from container b's network namespace, the pod's")
-		gomega.Expect(nsOf(ctx, f, restarted, "a").Namespace("net")).To(gomega.Equal(other.Namespace("net")), "the restarted container a is in it")
+		gomega.Expect(nsIn(afterA[1]).Namespace("net")).To(gomega.Equal(other.Namespace("net")), "the restarted container a is in it")
 	})
 })
 
@@ -77,20 +79,20 @@ var _ = ginkgo.Describe("sandbox: IPC after a restart", spec.Takes(11), func() {
 		first, second := spec.Token("sbx02-first"), spec.Token("sbx02-second")
 		shm, payload := "/dev/shm/"+spec.Token("sbx02"), spec.Token("sbx02-shm")
 		// The objects live in the pod's IPC namespace, which goes with the pod.
-		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "create", key)
-		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "send", key, first)
-		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "send", key, second)
-		write(ctx, f, pod, "a", shm, payload)
+		for _, r := range probe.Batch(ctx, f, pod, "a", []string{"sysv-msg", "create", key}, []string{"sysv-msg", "send", key, first},
+			[]string{"sysv-msg", "send", key, second}, []string{"file", "write", shm, payload}) {
+			r.DecodeOK(&struct{}{})
+		}
 
 		restarted := restart(ctx, f, pod, "a")
 
 		for _, m := range []struct{ container, want string }{{"a", first}, {"b", second}} {
-			r := probe.Run(ctx, f, restarted, m.container, "sysv-msg", "recv", key)
+			rs := probe.Batch(ctx, f, restarted, m.container, []string{"sysv-msg", "recv", key}, []string{"file", "read", shm})
 			var got probe.IPC
-			r.Decode(&got)
+			rs[0].Decode(&got)
 			gomega.Expect(got.Received).To(gomega.Equal(m.want),
-				"container %s receives a message container a queued (key %s) before its restart: %s", m.container, key, r.Describe())
-			gomega.Expect(read(ctx, f, restarted, m.container, shm)).To(gomega.Equal(payload),
+				"container %s receives a message container a queued (key %s) before its restart: %s", m.container, key, rs[0].Describe())
+			gomega.Expect(contentOf(rs[1])).To(gomega.Equal(payload),
 				"container %s reads %s, which container a wrote before its restart", m.container, shm)
 		}
 	})
@@ -180,15 +182,18 @@ var _ = ginkgo.Describe("sandbox: every app container exits", spec.Takes(17), fu
 
 	spec.It("SBX-06", func(ctx context.Context) {
 		pod := pods.Start(ctx, f, pods.Load("sbx-exit-all"))[0]
-		before := map[string]probe.NS{"a": nsOf(ctx, f, pod, "a"), "b": nsOf(ctx, f, pod, "b")}
-		gomega.Expect(before["b"].Namespace("net")).To(gomega.Equal(before["a"].Namespace("net")), "containers a and b share the pod's network namespace before they exit")
 		key := strconv.FormatInt(spec.IPCKey(), 10)
 		message, kept := spec.Token("sbx06-msg"), spec.Token("sbx06-file")
 		shm, shmPayload := "/dev/shm/"+spec.Token("sbx06"), spec.Token("sbx06-shm")
-		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "create", key)
-		probe.Into(ctx, f, pod, "a", &probe.IPC{}, "sysv-msg", "send", key, message)
-		write(ctx, f, pod, "a", shm, shmPayload)
-		write(ctx, f, pod, "b", exitAllShared+"/kept", kept)
+		before := map[string]probe.NS{}
+		inA := probe.Batch(ctx, f, pod, "a", []string{"ns"}, []string{"sysv-msg", "create", key},
+			[]string{"sysv-msg", "send", key, message}, []string{"file", "write", shm, shmPayload})
+		inB := probe.Batch(ctx, f, pod, "b", []string{"ns"}, []string{"file", "write", exitAllShared + "/kept", kept})
+		for _, r := range append(inA, inB...) {
+			r.DecodeOK(&struct{}{})
+		}
+		before["a"], before["b"] = nsIn(inA[0]), nsIn(inB[0])
+		gomega.Expect(before["b"].Namespace("net")).To(gomega.Equal(before["a"].Namespace("net")), "containers a and b share the pod's network namespace before they exit")
 
 		// One trigger ends both entrypoints; the kubelet restarts both.
 		triggered := map[string]string{"a": containerStatus(pod, "a").ContainerID, "b": containerStatus(pod, "b").ContainerID}
@@ -208,24 +213,30 @@ var _ = ginkgo.Describe("sandbox: every app container exits", spec.Takes(17), fu
 
 		// The sandbox held while no app container ran.
 		gomega.Expect(pods.IPs(restarted)).To(gomega.Equal(pods.IPs(pod)), "the pod's IPs survive both restarts")
-		for c := range triggered {
-			after := nsOf(ctx, f, restarted, c)
+		for _, c := range []string{"a", "b"} {
+			calls := [][]string{{"ns"}, {"addrs"}, {"file", "read", shm}, {"file", "read", exitAllShared + "/kept"}}
+			if c == "b" {
+				calls = append(calls, []string{"sysv-msg", "recv", key})
+			}
+			rs := probe.Batch(ctx, f, restarted, c, calls...)
+			after := nsIn(rs[0])
 			gomega.Expect(after.Namespace("net")).To(gomega.Equal(before[c].Namespace("net")), "restarted container %s is in the pod's network namespace of before", c)
 			gomega.Expect(after.Namespace("ipc")).To(gomega.Equal(before[c].Namespace("ipc")), "and its IPC namespace")
 			var addrs probe.Addrs
-			probe.Into(ctx, f, restarted, c, &addrs, "addrs")
+			rs[1].DecodeOK(&addrs)
 			for _, ip := range pods.IPs(restarted) {
 				gomega.Expect(addressesOf(addrs)).To(gomega.ContainElement(ip), "pod IP %s is an address of restarted container %s", ip, c)
 			}
-			gomega.Expect(read(ctx, f, restarted, c, shm)).To(gomega.Equal(shmPayload), "restarted container %s reads %s, written before the exits", c, shm)
-			gomega.Expect(read(ctx, f, restarted, c, exitAllShared+"/kept")).To(gomega.Equal(kept), "restarted container %s reads the emptyDir file written before the exits", c)
+			gomega.Expect(contentOf(rs[2])).To(gomega.Equal(shmPayload), "restarted container %s reads %s, written before the exits", c, shm)
+			gomega.Expect(contentOf(rs[3])).To(gomega.Equal(kept), "restarted container %s reads the emptyDir file written before the exits", c)
+			if c == "b" {
+				// Behaviour: the SysV message queued before every app container
+				// exited is still in the pod's IPC namespace.
+				var got probe.IPC
+				rs[4].Decode(&got)
+				gomega.Expect(got.Received).To(gomega.Equal(message), "restarted container b receives the message queued (key %s) before both exited: %s", key, rs[4].Describe())
+			}
 		}
-		// Behaviour: the SysV message queued before every app container exited
-		// is still in the pod's IPC namespace.
-		var got probe.IPC
-		r := probe.Run(ctx, f, restarted, "b", "sysv-msg", "recv", key)
-		r.Decode(&got)
-		gomega.Expect(got.Received).To(gomega.Equal(message), "restarted container b receives the message queued (key %s) before both exited: %s", key, r.Describe())
 	})
 })
 
@@ -242,25 +253,29 @@ var _ = ginkgo.Describe("sandbox: restart-all rule", spec.Takes(18), func() {
 		if a := pod.Spec.Containers[0]; len(a.RestartPolicyRules) == 0 {
 			spec.NotOffered("the API server dropped restartPolicyRules (ContainerRestartRules or RestartAllContainersOnContainerExits not enabled)")
 		}
-		before := map[string]probe.NS{"a": nsOf(ctx, f, pod, "a"), "b": nsOf(ctx, f, pod, "b")}
 		kept := spec.Token("sbx07-file")
-		write(ctx, f, pod, "b", restartAllShared+"/kept", kept)
-		gomega.Expect(read(ctx, f, pod, "b", restartAllShared+"/init-runs")).To(gomega.Equal("ran\n"), "the init container ran once before the rule fires")
+		inB := probe.Batch(ctx, f, pod, "b", []string{"ns"}, []string{"file", "write", restartAllShared + "/kept", kept},
+			[]string{"file", "read", restartAllShared + "/init-runs"})
+		inB[1].DecodeOK(&probe.File{})
+		before := map[string]probe.NS{"a": nsOf(ctx, f, pod, "a"), "b": nsIn(inB[0])}
+		gomega.Expect(contentOf(inB[2])).To(gomega.Equal("ran\n"), "the init container ran once before the rule fires")
 
 		// a exits 42; its rule restarts every container, init container first.
 		triggered := map[string]string{"a": containerStatus(pod, "a").ContainerID, "b": containerStatus(pod, "b").ContainerID}
 		probe.RunEnding(ctx, f, pod, "a", "file", "write", restartAllTrigger, "go")
 		restarted := awaitRestarted(ctx, f, pod, triggered, "by a's RestartAllContainers rule")
 
-		gomega.Expect(read(ctx, f, restarted, "b", restartAllShared+"/init-runs")).To(gomega.Equal("ran\nran\n"), "the init container ran again before the app containers")
-		gomega.Expect(read(ctx, f, restarted, "a", restartAllShared+"/kept")).To(gomega.Equal(kept), "the emptyDir file written before the restart is kept")
+		afterA := probe.Batch(ctx, f, restarted, "a", []string{"file", "read", restartAllShared + "/kept"}, []string{"ns"}, []string{"addrs"})
+		afterB := probe.Batch(ctx, f, restarted, "b", []string{"file", "read", restartAllShared + "/init-runs"}, []string{"ns"}, []string{"addrs"})
+		gomega.Expect(contentOf(afterB[0])).To(gomega.Equal("ran\nran\n"), "the init container ran again before the app containers")
+		gomega.Expect(contentOf(afterA[0])).To(gomega.Equal(kept), "the emptyDir file written before the restart is kept")
 		gomega.Expect(pods.IPs(restarted)).To(gomega.Equal(pods.IPs(pod)), "the pod's IPs survive the restart of every container")
 		gomega.Expect(restarted.UID).To(gomega.Equal(pod.UID), "it is the same pod")
-		for c := range triggered {
-			after := nsOf(ctx, f, restarted, c)
+		for c, rs := range map[string][]probe.Result{"a": afterA, "b": afterB} {
+			after := nsIn(rs[1])
 			gomega.Expect(after.Namespace("net")).To(gomega.Equal(before[c].Namespace("net")), "restarted container %s is in the network namespace of before: the same sandbox", c)
 			var addrs probe.Addrs
-			probe.Into(ctx, f, restarted, c, &addrs, "addrs")
+			rs[2].DecodeOK(&addrs)
 			for _, ip := range pods.IPs(restarted) {
 				gomega.Expect(addressesOf(addrs)).To(gomega.ContainElement(ip), "pod IP %s is an address of restarted container %s", ip, c)
 			}
