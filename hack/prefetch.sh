@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Downloads, all at once, the Go modules of every component built from source
-# (containerd, runc, crictl, gVisor, kube-router, CoreDNS) and of podsem's own
-# module: downloads wait on the network, so make runs this beside the
-# Kubernetes compile, which keeps both cores busy, and the builds that follow
-# find their modules in the module cache. Quiet: the log is in $CACHE/work.
+# (containerd, runc, crictl, gVisor, kube-router, CoreDNS): downloads wait on
+# the network, so make runs this beside the Kubernetes compile, which keeps
+# both cores busy, and the builds that follow find their modules in the module
+# cache. (podsem's own module needs little that Kubernetes' does not.) Quiet:
+# the log is in $CACHE/work.
 # Nothing is compiled; a failure here is left to the build that needs the
 # module, which reports it.
 source "$(dirname "$0")/lib.sh"
@@ -17,7 +18,6 @@ export PODSEM_RESOLVE_ONLY=1
 	"$ROOT/hack/build-gvisor.sh" &
 	"$ROOT/hack/build-kube-router.sh" &
 	"$ROOT/hack/build-coredns.sh" &
-	(cd "$ROOT" && go mod download) &
 	failed=0
 	for job in $(jobs -p); do wait "$job" || failed=$((failed + 1)); done
 	[ "$failed" = 0 ] || echo "prefetch: $failed download(s) failed; the builds will try again"
