@@ -39,7 +39,6 @@ tools: $(BIN)/kind $(BIN)/ginkgo $(BIN)/sonobuoy ## kind, the ginkgo CLI and son
 # whole work (measured: a cold make e2e took 90 s longer when they overlapped).
 ifeq ($(KUBECONFIG),)
 ifneq ($(filter e2e e2e-% kind-up bench,$(MAKECMDGOALS)),)
-AFTER_KUBERNETES := | kubernetes
 AFTER = | $(1)
 endif
 endif
@@ -53,7 +52,7 @@ $(BIN)/kind $(BIN)/ginkgo:
 $(BIN)/sonobuoy: go.mod go.sum $(call AFTER,$(BIN)/ginkgo)
 	@$(TIMED) "build sonobuoy (pinned in go.mod; static)" go build -ldflags '-s -w' -o $@ github.com/vmware-tanzu/sonobuoy
 
-$(BIN)/cluster: $(call GO_SOURCES,hack/cluster) $(AFTER_KUBERNETES)
+$(BIN)/cluster: $(call GO_SOURCES,hack/cluster) $(call AFTER,kubernetes)
 	@$(TIMED) "build bin/cluster" go build -o $@ ./hack/cluster
 
 .PHONY: node-image
@@ -69,9 +68,9 @@ rootfs: docker # the node's Debian root filesystem (debootstrap), as an image
 	@hack/build-rootfs.sh
 prefetch: # the Go modules of every component built from source, downloaded
 	@hack/prefetch.sh
-coredns-image: docker prefetch $(AFTER_KUBERNETES) # the cluster's DNS, built from source
+coredns-image: docker prefetch $(call AFTER,kubernetes) # the cluster's DNS, built from source
 	@hack/build-coredns.sh >/dev/null
-podprobe-image: docker $(AFTER_KUBERNETES) # the fixture image (tag = hash of its sources) in bin/podprobe.image
+podprobe-image: docker $(call AFTER,kubernetes) # the fixture image (tag = hash of its sources) in bin/podprobe.image
 	@hack/build-podprobe-image.sh >/dev/null
 
 .PHONY: kind-up

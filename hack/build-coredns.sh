@@ -60,10 +60,10 @@ else
 	) >&2
 	if [ -n "${PODSEM_RESOLVE_ONLY:-}" ]; then
 		rm -rf "$tmp"
-		exit 0
+	else
+		touch "$tmp/.complete"
+		publish "$tmp" "$out"
 	fi
-	touch "$tmp/.complete"
-	publish "$tmp" "$out"
 fi
 [ -z "${PODSEM_RESOLVE_ONLY:-}" ] || exit 0
 ctx=$(mktemp -d)

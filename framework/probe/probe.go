@@ -199,9 +199,6 @@ func (r Result) Describe() string {
 func Into(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container string, v any, args ...string) Result {
 	ginkgo.GinkgoHelper()
 	r := Run(ctx, f, pod, container, args...)
-	if !r.OK() {
-		e2eframework.Failf("%s", r.Describe())
-	}
-	r.Decode(v)
+	r.DecodeOK(v)
 	return r
 }

@@ -214,10 +214,5 @@ func contentOf(r probe.Result) string {
 // read returns a file's content, or "" when it cannot be read (recorded as evidence).
 func read(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container, path string) string {
 	ginkgo.GinkgoHelper()
-	var out probe.File
-	r := probe.Run(ctx, f, pod, container, "file", "read", path)
-	if r.OK() {
-		r.Decode(&out)
-	}
-	return out.Content
+	return contentOf(probe.Run(ctx, f, pod, container, "file", "read", path))
 }

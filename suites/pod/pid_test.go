@@ -285,9 +285,7 @@ func processIDs(list []probe.Process) []int {
 
 func nsOf(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container string) probe.NS {
 	ginkgo.GinkgoHelper()
-	var out probe.NS
-	probe.Into(ctx, f, pod, container, &out, "ns")
-	return out
+	return nsIn(probe.Run(ctx, f, pod, container, "ns"))
 }
 
 // nsIn is a successful `ns` result of a batch.
