@@ -31,6 +31,10 @@ func imageRuns(ctx context.Context, client kubernetes.Interface, s config.Settin
 	defer func() {
 		_ = client.CoreV1().Namespaces().Delete(context.WithoutCancel(ctx), ns.Name, metav1.DeleteOptions{})
 	}()
+	deadline := time.Now().Add(imageCheckTimeout)
+	if err := awaitDefaultServiceAccount(ctx, client, ns.Name, deadline); err != nil {
+		return "", err
+	}
 	grace := int64(0)
 	pod := &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "image-check"},
@@ -47,7 +51,6 @@ func imageRuns(ctx context.Context, client kubernetes.Interface, s config.Settin
 	if _, err := client.CoreV1().Pods(ns.Name).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		return "", fmt.Errorf("creating the image check pod: %s", reason(err))
 	}
-	deadline := time.Now().Add(imageCheckTimeout)
 	last, pulling := "not scheduled", false
 	for time.Now().Before(deadline) {
 		p, err := client.CoreV1().Pods(ns.Name).Get(ctx, pod.Name, metav1.GetOptions{})
@@ -76,6 +79,34 @@ func imageRuns(ctx context.Context, client kubernetes.Interface, s config.Settin
 		return "still pulling when the preflight ended", nil
 	}
 	return "", fmt.Errorf("a pod with image %s and RuntimeClass %s is not running within %s: %s", s.Image, runtimeClassName(s), imageCheckTimeout, last)
+}
+
+// awaitDefaultServiceAccount waits until namespace ns has its default
+// ServiceAccount, without which the API server refuses every pod: the
+// controller manager creates it a moment after the namespace, later on a node
+// that has just restarted (seen: "serviceaccount "default" not found" right
+// after a Docker restart). It lists by name, as the e2e framework does, which is
+// what the kit's ServiceAccount may do.
+func awaitDefaultServiceAccount(ctx context.Context, client kubernetes.Interface, ns string, deadline time.Time) error {
+	opts := metav1.ListOptions{FieldSelector: "metadata.name=default"}
+	for {
+		list, err := client.CoreV1().ServiceAccounts(ns).List(ctx, opts)
+		if err == nil && len(list.Items) > 0 {
+			return nil
+		}
+		last := "not created yet"
+		if err != nil {
+			last = reason(err)
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("the image check namespace %s has no default ServiceAccount within %s: %s", ns, imageCheckTimeout, last)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the image check namespace %s has no default ServiceAccount: %s", ns, last)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // trim shortens s to n bytes, marking the cut.
