@@ -209,6 +209,9 @@ func checkExisting(ctx context.Context, provider *cluster.Provider, o options, w
 	if _, err := readyNodes(ctx, client, want, healthWait); err != nil {
 		return err.Error()
 	}
+	if err := controllersAct(ctx, client); err != nil {
+		return err.Error()
+	}
 	if d, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Get(ctx, dnsName, metav1.GetOptions{}); err != nil {
 		return "it runs no CoreDNS"
 	} else if img := d.Spec.Template.Spec.Containers[0].Image; img != o.dnsImage {
