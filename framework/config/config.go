@@ -29,6 +29,10 @@ type Settings struct {
 	PullPolicy v1.PullPolicy
 	// Preflight runs only the preflight checks, then exits.
 	Preflight bool
+	// ImageChecked says a --podsem.preflight run with the same flags has just
+	// checked the image with a pod (hack/e2e.sh and the kit run one first):
+	// the suite's own preflight then does not start a second.
+	ImageChecked bool
 	// CheckCatalogue checks the spec tree against the catalogue, then exits.
 	CheckCatalogue bool
 	// Clean deletes every namespace podsem runs left behind, then exits.
@@ -67,6 +71,7 @@ func Register(fs *flag.FlagSet) {
 	fs.StringVar(&Current.RuntimeClass, "podsem.runtime-class", "", "RuntimeClass for every fixture pod (empty: the cluster's default runtime)")
 	fs.StringVar(&pullPolicy, "podsem.pull-policy", pullPolicy, "imagePullPolicy of fixture containers: Never, IfNotPresent or Always")
 	fs.BoolVar(&Current.Preflight, "podsem.preflight", false, "only check that the cluster can run the suite, then exit")
+	fs.BoolVar(&Current.ImageChecked, "podsem.image-checked", false, "a --podsem.preflight run just checked the image: the suite's own preflight starts no pod to check it again")
 	fs.BoolVar(&Current.CheckCatalogue, "podsem.check-catalogue", false, "only check that every catalogue ID has exactly one spec with its labels, then exit")
 	fs.BoolVar(&Current.Clean, "podsem.clean", false, "only delete the namespaces earlier podsem runs left behind, then exit")
 	fs.DurationVar(&Current.CleanOlderThan, "podsem.clean-older-than", 0, "with --podsem.clean: only namespaces older than this (0: all)")

@@ -74,7 +74,6 @@ func Run(ctx context.Context, kubeconfig string, s config.Settings) (string, err
 	}
 
 	// A node just created keeps its not-ready taint for a moment: wait, within budget.
-	start := time.Now()
 	for {
 		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -86,12 +85,15 @@ func Run(ctx context.Context, kubeconfig string, s config.Settings) (string, err
 			return fmt.Sprintf("cluster %s (Kubernetes %s), %d schedulable node(s), RuntimeClass %s, image %s",
 				host(cfg), version.GitVersion, len(schedulable), runtimeClassName(s), s.Image), nil
 		}
-		if len(schedulable) > 0 && time.Since(start) > statusGrace {
-			// Node status lists images with a delay of up to a minute; a pod that
-			// uses the image is the authority.
-			checked, err := imageRuns(ctx, client, s)
-			if err != nil {
-				return "", err
+		if len(schedulable) > 0 {
+			// Node status lists images with a delay of up to a minute, and at
+			// most five names per image; a pod that uses the image is the
+			// authority, unless a preflight just asked one.
+			checked := "checked by the preflight before the suite"
+			if !s.ImageChecked {
+				if checked, err = imageRuns(ctx, client, s); err != nil {
+					return "", err
+				}
 			}
 			return fmt.Sprintf("cluster %s (Kubernetes %s), %d schedulable node(s), RuntimeClass %s, image %s (%s)",
 				host(cfg), version.GitVersion, len(schedulable), runtimeClassName(s), s.Image, checked), nil
@@ -103,10 +105,6 @@ func Run(ctx context.Context, kubeconfig string, s config.Settings) (string, err
 		}
 	}
 }
-
-// statusGrace is how long the image may be missing from node status before a pod
-// is asked instead.
-const statusGrace = 2 * time.Second
 
 func runtimeClassName(s config.Settings) string {
 	if s.RuntimeClass == "" {
