@@ -92,7 +92,12 @@ ns=$("$ROOT/bin/plugin" render "${render[@]}" --apply --kubeconfig "$kubeconfig"
 # v0.57 advertises "[POD-IP]:8080", which this Go's net/url refuses (brackets
 # hold IPv6 addresses only), and the worker exits before it waits for results.
 # (--config must come before every flag that sets a configuration field.)
-printf '{"Server": {"advertiseaddress": "sonobuoy-aggregator.%s.svc:8080"}}\n' "$ns" >"$WORK/sonobuoy-config.json"
+# After the plugins, the aggregator collects only what the check reads: the
+# pod logs of its own namespace (the plugin's log holds the gate's line). By
+# default it queries every resource of every namespace and kube-system's logs,
+# which took 7 s of this step and a core with it; a vendor's run keeps that.
+printf '{"Server": {"advertiseaddress": "sonobuoy-aggregator.%s.svc:8080"}, "Resources": ["podlogs"],
+ "Filters": {"Namespaces": "^%s$"}, "Limits": {"PodLogs": {"Namespaces": "^%s$"}}}\n' "$ns" "$ns" "$ns" >"$WORK/sonobuoy-config.json"
 
 # await_run polls the aggregator's status every second until the run is
 # complete (0) or failed (1), bounded by SONOBUOY_WAIT; sonobuoy's own --wait
