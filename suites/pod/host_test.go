@@ -23,22 +23,35 @@ const (
 	hostPortSpan = 10000
 )
 
-// The host namespaces need the privileged pod-security level.
+// The host namespaces need the privileged pod-security level. The three specs
+// share a namespace and the ordinary pod they compare with, on whose node each
+// starts its own host-namespace pods; none changes the ordinary pod.
+var _ = ginkgo.Describe("host", spec.Takes(30), ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
+	f := spec.SharedFramework("host", admissionapi.LevelPrivileged)
 
-var _ = ginkgo.Describe("host: network", spec.Takes(10), func() {
-	f := spec.Framework("host-net", admissionapi.LevelPrivileged)
+	// The ordinary pod's entrypoint carries a name unique to this run, for
+	// HOST-03 to tell it apart among every process of the node.
+	var ordinary *v1.Pod
+	var neighbourMark string
+	ginkgo.BeforeAll(func(ctx context.Context) {
+		neighbourMark = "/tmp/" + spec.Token("host-neighbour") + ".json"
+		neighbour := pods.Load("single")
+		neighbour.Spec.Containers[0].Args = []string{"sleep", "--ns-out", neighbourMark}
+		ordinary = pods.Start(ctx, f, neighbour)[0]
+	})
 
 	spec.It("HOST-01", func(ctx context.Context) {
 		port := strconv.Itoa(hostPortBase + rand.IntN(hostPortSpan))
 		onHost := pods.Load("host-net")
 		onHost.Spec.Containers[0].Args = []string{"serve", "tcp", port}
 		onHost.Spec.Containers[0].StartupProbe.Exec.Command = []string{probe.Binary, "dial", "tcp", "127.0.0.1:" + port, "--timeout", "1s"}
-		// The ordinary pod starts beside it, on its node.
-		started, plain, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{onHost}, pods.Load("single"))
+		// It starts on the ordinary pod's node.
+		pods.OnNodeOf(ordinary)(onHost)
+		started, _, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{onHost})
 		if skip != "" {
 			spec.NotOffered(skip)
 		}
-		pod, ordinary := started[0], plain[0]
+		pod := started[0]
 
 		// The node's IP, as the node reports it, is an address of both containers.
 		hostIP := pod.Status.HostIP
@@ -68,21 +81,18 @@ var _ = ginkgo.Describe("host: network", spec.Takes(10), func() {
 		gomega.Expect(d.Server.NetNS).NotTo(gomega.Equal(otherNS.Namespace("net")), "which is not the dialling pod's")
 		gomega.Expect(nsIn(inB[1]).Namespace("net")).To(gomega.Equal(serverNS.Namespace("net")), "container b is in it too")
 	})
-})
-
-var _ = ginkgo.Describe("host: IPC", spec.Takes(14), func() {
-	f := spec.Framework("host-ipc", admissionapi.LevelPrivileged)
 
 	spec.It("HOST-02", func(ctx context.Context) {
-		// The peer and the ordinary pod go to the first pod's node: the node's
-		// IPC namespace is one node's. All three start side by side.
-		peer := pods.Load("host-ipc")
+		// Both go to the ordinary pod's node: the node's IPC namespace is one
+		// node's. They start side by side.
+		onHost, peer := pods.Load("host-ipc"), pods.Load("host-ipc")
 		peer.Name = "host-ipc-peer"
-		started, plain, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{pods.Load("host-ipc"), peer}, pods.Load("single"))
+		pods.OnNodeOf(ordinary)(onHost)
+		started, _, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{onHost, peer})
 		if skip != "" {
 			spec.NotOffered(skip)
 		}
-		pod, other, ordinary := started[0], started[1], plain[0]
+		pod, other := started[0], started[1]
 
 		key := strconv.FormatInt(spec.IPCKey(), 10)
 		first, second := spec.Token("host02-a"), spec.Token("host02-peer")
@@ -116,10 +126,6 @@ var _ = ginkgo.Describe("host: IPC", spec.Takes(14), func() {
 		gomega.Expect(nsIn(inPeer[1]).Namespace("ipc")).To(gomega.Equal(mine), "and so is the other hostIPC pod")
 		gomega.Expect(nsIn(inOrdinary[1]).Namespace("ipc")).NotTo(gomega.Equal(mine), "but not the ordinary pod")
 	})
-})
-
-var _ = ginkgo.Describe("host: PID", spec.Takes(11), func() {
-	f := spec.Framework("host-pid", admissionapi.LevelPrivileged)
 
 	spec.It("HOST-03", func(ctx context.Context) {
 		// Each entrypoint carries a name unique to this run, to be told apart
@@ -132,14 +138,12 @@ var _ = ginkgo.Describe("host: PID", spec.Takes(11), func() {
 		for i := range onHost.Spec.Containers {
 			onHost.Spec.Containers[i].Args = []string{"sleep", "--ns-out", marks[onHost.Spec.Containers[i].Name]}
 		}
-		neighbourMark := "/tmp/" + spec.Token("host03-neighbour") + ".json"
-		neighbour := pods.Load("single")
-		neighbour.Spec.Containers[0].Args = []string{"sleep", "--ns-out", neighbourMark}
-		started, plain, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{onHost}, neighbour)
+		pods.OnNodeOf(ordinary)(onHost)
+		started, _, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{onHost})
 		if skip != "" {
 			spec.NotOffered(skip)
 		}
-		pod, ordinary := started[0], plain[0]
+		pod := started[0]
 		// In its own PID namespace, the neighbour's entrypoint is PID 1.
 		own := ps(ctx, f, ordinary, "main")
 		gomega.Expect(pid1(own).Cmdline).To(gomega.ContainSubstring(neighbourMark), "the ordinary pod's entrypoint is PID 1 of its own PID namespace: %v", own.Processes)
