@@ -110,22 +110,25 @@ var _ = ginkgo.Describe("sandbox: init containers", spec.Takes(15), func() {
 		withInit.Spec.InitContainers[3].Args = []string{"hostname", "set", initHostname}
 		initPod := pods.Start(ctx, f, withInit)[0]
 
+		// What the init containers left, and the app container's own view: one exec.
+		inApp := probe.Batch(ctx, f, initPod, "app", []string{"sysv-msg", "recv", key}, []string{"file", "read", initNSFile},
+			[]string{"ns"}, []string{"file", "read", initAddrsFile}, []string{"addrs"})
 		var got probe.IPC
-		r := probe.Run(ctx, f, initPod, "app", "sysv-msg", "recv", key)
+		r := inApp[0]
 		r.Decode(&got)
 		gomega.Expect(got.Received).To(gomega.Equal(fromInit), "the app container receives the message an init container queued: %s", r.Describe())
 
 		var initNS probe.NS
-		readJSON(ctx, f, initPod, "app", initNSFile, &initNS)
-		app := nsOf(ctx, f, initPod, "app")
+		decodeFile(inApp[1], &initNS)
+		app := nsIn(inApp[2])
 		gomega.Expect(initNS.Hostname).To(gomega.Equal(initPod.Name), "the init container's hostname was the pod's name")
 		// Behaviour: the hostname the last init container set is the app
 		// container's.
 		gomega.Expect(app.Hostname).To(gomega.Equal(initHostname), "the app container's hostname is the one init container init-uts set: one UTS namespace")
 
 		var initAddrs, appAddrs probe.Addrs
-		readJSON(ctx, f, initPod, "app", initAddrsFile, &initAddrs)
-		probe.Into(ctx, f, initPod, "app", &appAddrs, "addrs")
+		decodeFile(inApp[3], &initAddrs)
+		inApp[4].DecodeOK(&appAddrs)
 		gomega.Expect(interfaceSet(initAddrs)).To(gomega.Equal(interfaceSet(appAddrs)), "the init container had the app container's interfaces and addresses")
 		for _, ip := range pods.IPs(initPod) {
 			gomega.Expect(addressesOf(initAddrs)).To(gomega.ContainElement(ip), "pod IP %s was an address of the init container", ip)
@@ -143,34 +146,41 @@ var _ = ginkgo.Describe("sandbox: native sidecar", spec.Takes(7), func() {
 
 	spec.It("SBX-04", func(ctx context.Context) {
 		sidecarPod := pods.Start(ctx, f, pods.Load("sbx-sidecar"))[0]
-		app := nsOf(ctx, f, sidecarPod, "app")
+		// Behaviour, in one exec: the sidecar's server reached on 127.0.0.1,
+		// then again after the app container set a hostname, which the
+		// sidecar's server then reports.
+		hostname := spec.Token("sbx04")
+		inApp := probe.Batch(ctx, f, sidecarPod, "app", []string{"ns"},
+			[]string{"dial", "tcp", "127.0.0.1:" + sandboxPort, "--payload", spec.Token("sbx04")},
+			[]string{"hostname", "set", hostname},
+			[]string{"dial", "tcp", "127.0.0.1:" + sandboxPort, "--payload", spec.Token("sbx04")})
+		app := nsIn(inApp[0])
 		var d probe.Dial
-		r := probe.Run(ctx, f, sidecarPod, "app", "dial", "tcp", "127.0.0.1:"+sandboxPort, "--payload", spec.Token("sbx04"))
+		r := inApp[1]
 		r.Decode(&d)
 		gomega.Expect(d.Result).To(gomega.Equal("ok"), "the app container reaches the sidecar's server on 127.0.0.1:%s: %s", sandboxPort, r.Describe())
 		gomega.Expect(d.Echo).To(gomega.Equal(d.Sent))
 		gomega.Expect(d.Server.NetNS).To(gomega.Equal(app.Namespace("net")), "the sidecar's server answers from the app container's network namespace")
 		gomega.Expect(d.Server.Hostname).To(gomega.Equal(app.Hostname), "with the app container's hostname")
 		gomega.Expect(app.Hostname).To(gomega.Equal(sidecarPod.Name), "which is the pod's name")
-		// Behaviour: a hostname the app container sets is the one the sidecar's
-		// server reports.
-		hostname := spec.Token("sbx04")
-		probe.Into(ctx, f, sidecarPod, "app", &probe.Hostname{}, "hostname", "set", hostname)
+		inApp[2].DecodeOK(&probe.Hostname{})
 		d = probe.Dial{}
-		r = probe.Run(ctx, f, sidecarPod, "app", "dial", "tcp", "127.0.0.1:"+sandboxPort, "--payload", spec.Token("sbx04"))
+		r = inApp[3]
 		r.Decode(&d)
 		gomega.Expect(d.Server.Hostname).To(gomega.Equal(hostname), "the sidecar's server reports the hostname the app container set: one UTS namespace: %s", r.Describe())
 
 		ipcKey := strconv.FormatInt(spec.IPCKey(), 10)
 		payload := spec.Token("sbx04-msg")
-		probe.Into(ctx, f, sidecarPod, "sidecar", &probe.IPC{}, "sysv-msg", "create", ipcKey)
-		probe.Into(ctx, f, sidecarPod, "sidecar", &probe.IPC{}, "sysv-msg", "send", ipcKey, payload)
+		inSidecar := probe.Batch(ctx, f, sidecarPod, "sidecar", []string{"sysv-msg", "create", ipcKey},
+			[]string{"sysv-msg", "send", ipcKey, payload}, []string{"ns"})
+		inSidecar[0].DecodeOK(&probe.IPC{})
+		inSidecar[1].DecodeOK(&probe.IPC{})
 		var got probe.IPC
 		r = probe.Run(ctx, f, sidecarPod, "app", "sysv-msg", "recv", ipcKey)
 		r.Decode(&got)
 		gomega.Expect(got.Received).To(gomega.Equal(payload), "the app container receives what the sidecar queued (key %s): %s", ipcKey, r.Describe())
 
-		side := nsOf(ctx, f, sidecarPod, "sidecar")
+		side := nsIn(inSidecar[2])
 		for _, kind := range []string{"net", "ipc", "uts"} {
 			gomega.Expect(side.Namespace(kind)).To(gomega.Equal(app.Namespace(kind)), "the sidecar's %s namespace is the app container's", kind)
 		}
@@ -333,9 +343,15 @@ func restart(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, contai
 // readJSON reads a file in container and decodes it as JSON into v.
 func readJSON(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container, path string, v any) {
 	ginkgo.GinkgoHelper()
+	decodeFile(probe.Run(ctx, f, pod, container, "file", "read", path), v)
+}
+
+// decodeFile decodes the JSON file a `file read` returned into v.
+func decodeFile(r probe.Result, v any) {
+	ginkgo.GinkgoHelper()
 	var file probe.File
-	probe.Into(ctx, f, pod, container, &file, "file", "read", path)
+	r.DecodeOK(&file)
 	if err := json.Unmarshal([]byte(file.Content), v); err != nil {
-		e2eframework.Failf("%s in container %s: %v: %q", path, container, err, file.Content)
+		e2eframework.Failf("%s: %v: %q", r.Describe(), err, file.Content)
 	}
 }

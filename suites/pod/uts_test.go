@@ -22,7 +22,7 @@ import (
 
 var _ = ginkgo.Describe("uts", spec.Takes(13), ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	f := spec.SharedFramework("uts", admissionapi.LevelBaseline)
-	var pair, other, named, fqdn *v1.Pod
+	var other, named, fqdn *v1.Pod
 	// UTS-06's pod is only created here, so that it starts beside the others,
 	// and awaited in UTS-06: an API server or node without the feature fails
 	// or skips UTS-06 alone.
@@ -32,39 +32,40 @@ var _ = ginkgo.Describe("uts", spec.Takes(13), ginkgo.Ordered, ginkgo.ContinueOn
 
 	ginkgo.BeforeAll(func(ctx context.Context) {
 		override, overrideErr = createEarly(ctx, f, "uts-override", func(p *v1.Pod) { p.Spec.HostnameOverride = &overrideName })
-		started := pods.StartOnOneNode(ctx, f, pods.Load("pair"), pods.Load("single"), pods.Load("uts-named"), pods.Load("uts-fqdn"))
-		pair, other, named, fqdn = started[0], started[1], started[2], started[3]
+		started := pods.StartOnOneNode(ctx, f, pods.Load("single"), pods.Load("uts-named"), pods.Load("uts-fqdn"))
+		other, named, fqdn = started[0], started[1], started[2]
 		// The headless Service of uts-named's and uts-fqdn's subdomain, which
 		// gives each pod's FQDN a DNS record where the cluster serves DNS.
 		headlessService(ctx, f, named.Spec.Subdomain, named.Labels)
 	})
 
 	spec.It("UTS-02", func(ctx context.Context) {
-		a, b := hostnames(ctx, f, named)
-		gomega.Expect(a.Hostname).To(gomega.Equal(named.Spec.Hostname), "spec.hostname is container a's hostname")
-		gomega.Expect(b.Hostname).To(gomega.Equal(a.Hostname), "and container b's")
+		a, b := viewUTS(ctx, f, named, "a"), viewUTS(ctx, f, named, "b")
+		gomega.Expect(a.Host.Hostname).To(gomega.Equal(named.Spec.Hostname), "spec.hostname is container a's hostname")
+		gomega.Expect(b.Host.Hostname).To(gomega.Equal(a.Host.Hostname), "and container b's")
 		want := fmt.Sprintf("%s.%s.%s.svc.", named.Spec.Hostname, named.Spec.Subdomain, named.Namespace)
-		fa, fb := hostsFQDN(ctx, f, named, "a"), hostsFQDN(ctx, f, named, "b")
-		gomega.Expect(fa).To(gomega.HavePrefix(want), "container a's /etc/hosts gives the pod IP the FQDN %s<cluster domain>", want)
-		gomega.Expect(fb).To(gomega.Equal(fa), "container b's FQDN is a's")
-		fqdnResolves(ctx, f, named, fa)
+		gomega.Expect(a.FQDN).To(gomega.HavePrefix(want), "container a's /etc/hosts gives the pod IP the FQDN %s<cluster domain>", want)
+		gomega.Expect(b.FQDN).To(gomega.Equal(a.FQDN), "container b's FQDN is a's")
+		fqdnResolves(ctx, f, named, a.FQDN, a.DNS)
 	})
 
 	spec.It("UTS-03", func(ctx context.Context) {
-		a, b := hostnames(ctx, f, fqdn)
+		a := viewUTS(ctx, f, fqdn, "a")
+		var b probe.Hostname
+		probe.Into(ctx, f, fqdn, "b", &b, "hostname", "get")
 		want := fmt.Sprintf("%s.%s.%s.svc.", fqdn.Spec.Hostname, fqdn.Spec.Subdomain, fqdn.Namespace)
-		gomega.Expect(a.Hostname).To(gomega.HavePrefix(want), "with setHostnameAsFQDN, container a's kernel hostname is the FQDN")
-		gomega.Expect(a.Hostname).To(gomega.Equal(hostsFQDN(ctx, f, fqdn, "a")), "the FQDN /etc/hosts gives the pod IP")
-		gomega.Expect(b.Hostname).To(gomega.Equal(a.Hostname), "container b's hostname is the same FQDN")
-		fqdnResolves(ctx, f, fqdn, a.Hostname)
+		gomega.Expect(a.Host.Hostname).To(gomega.HavePrefix(want), "with setHostnameAsFQDN, container a's kernel hostname is the FQDN")
+		gomega.Expect(a.Host.Hostname).To(gomega.Equal(a.FQDN), "the FQDN /etc/hosts gives the pod IP")
+		gomega.Expect(b.Hostname).To(gomega.Equal(a.Host.Hostname), "container b's hostname is the same FQDN")
+		fqdnResolves(ctx, f, fqdn, a.Host.Hostname, a.DNS)
 	})
 
 	spec.It("UTS-04", func(ctx context.Context) {
 		var mine, theirs probe.Hostname
-		probe.Into(ctx, f, pair, "a", &mine, "hostname", "get")
+		probe.Into(ctx, f, named, "a", &mine, "hostname", "get")
 		probe.Into(ctx, f, other, "main", &theirs, "hostname", "get")
 		gomega.Expect(theirs.Hostname).To(gomega.Equal(other.Name), "the other pod's hostname is its own name")
-		gomega.Expect(theirs.Hostname).NotTo(gomega.Equal(mine.Hostname), "and not pod %s's", pair.Name)
+		gomega.Expect(theirs.Hostname).NotTo(gomega.Equal(mine.Hostname), "and not pod %s's", named.Name)
 	})
 
 	spec.It("UTS-06", func(ctx context.Context) {
@@ -82,10 +83,12 @@ var _ = ginkgo.Describe("uts", spec.Takes(13), ginkgo.Ordered, ginkgo.ContinueOn
 		e2eframework.ExpectNoError(err)
 		ginkgo.AddReportEntry("pod "+pod.Name, pods.Summary(pod), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 
-		var init probe.Hostname
-		readJSON(ctx, f, pod, "a", utsOverrideInitFile, &init)
+		var init, a, b probe.Hostname
+		inA := probe.Batch(ctx, f, pod, "a", []string{"file", "read", utsOverrideInitFile}, []string{"hostname", "get"})
+		decodeFile(inA[0], &init)
 		gomega.Expect(init.Hostname).To(gomega.Equal(overrideName), "the init container's kernel hostname was spec.hostnameOverride, not the pod's name %s or spec.hostname %s", pod.Name, pod.Spec.Hostname)
-		a, b := hostnames(ctx, f, pod)
+		inA[1].DecodeOK(&a)
+		probe.Into(ctx, f, pod, "b", &b, "hostname", "get")
 		gomega.Expect(a.Hostname).To(gomega.Equal(overrideName), "container a's kernel hostname is spec.hostnameOverride, not the pod's name %s or spec.hostname %s", pod.Name, pod.Spec.Hostname)
 		gomega.Expect(b.Hostname).To(gomega.Equal(overrideName), "and so is container b's")
 	})
@@ -101,25 +104,32 @@ var _ = ginkgo.Describe("uts: names set in the pod", spec.Takes(7), func() {
 
 	spec.It("UTS-01", func(ctx context.Context) {
 		pod := pods.Start(ctx, f, pods.Load("uts-setter"))[0]
-		a, b := hostnames(ctx, f, pod)
+		// Container b first, then, in one exec, a's names and the domainname
+		// a sets.
+		var a, b probe.Hostname
+		probe.Into(ctx, f, pod, "b", &b, "hostname", "get")
+		domain := spec.Token("uts01")
+		inA := probe.Batch(ctx, f, pod, "a", []string{"hostname", "get"}, []string{"hostname", "set-domain", domain})
+		inA[0].DecodeOK(&a)
 		gomega.Expect(a.Hostname).To(gomega.Equal(pod.Name), "container a's hostname is the pod's name")
 		gomega.Expect(b.Hostname).To(gomega.Equal(a.Hostname), "container b reports the same hostname as a")
 		gomega.Expect(b.Domainname).To(gomega.Equal(a.Domainname), "and the same domainname")
 		// Behaviour, not two kernel defaults compared: the domainname one
 		// container sets is the one every other reports.
-		domain := spec.Token("uts01")
-		probe.Into(ctx, f, pod, "a", &probe.Hostname{}, "hostname", "set-domain", domain)
-		_, b = hostnames(ctx, f, pod)
+		inA[1].DecodeOK(&probe.Hostname{})
+		b = probe.Hostname{}
+		probe.Into(ctx, f, pod, "b", &b, "hostname", "get")
 		gomega.Expect(b.Domainname).To(gomega.Equal(domain), "container b reports the domainname container a set: one UTS namespace")
 	})
 
 	spec.It("UTS-05", func(ctx context.Context) {
 		pod := pods.Start(ctx, f, pods.Load("uts-setter"))[0]
-		before, _ := hostnames(ctx, f, pod)
-		gomega.Expect(before.Hostname).To(gomega.Equal(pod.Name))
 		name := spec.Token("uts05")
-		var set probe.Hostname
-		probe.Into(ctx, f, pod, "a", &set, "hostname", "set", name)
+		var before probe.Hostname
+		inA := probe.Batch(ctx, f, pod, "a", []string{"hostname", "get"}, []string{"hostname", "set", name})
+		inA[0].DecodeOK(&before)
+		gomega.Expect(before.Hostname).To(gomega.Equal(pod.Name))
+		inA[1].DecodeOK(&probe.Hostname{})
 		var seen probe.Hostname
 		probe.Into(ctx, f, pod, "b", &seen, "hostname", "get")
 		gomega.Expect(seen.Hostname).To(gomega.Equal(name), "container b sees the hostname container a set: one UTS namespace")
@@ -137,20 +147,34 @@ func createEarly(ctx context.Context, f *e2eframework.Framework, name string, mu
 	return f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, pod, metav1.CreateOptions{})
 }
 
-// hostnames asks containers a and b of pod for their hostname.
-func hostnames(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) (a, b probe.Hostname) {
-	ginkgo.GinkgoHelper()
-	probe.Into(ctx, f, pod, "a", &a, "hostname", "get")
-	probe.Into(ctx, f, pod, "b", &b, "hostname", "get")
-	return a, b
+// utsView is what one container says of its names, in one exec.
+type utsView struct {
+	Host probe.Hostname
+	// FQDN is the first name the container's /etc/hosts gives the pod's IP,
+	// which the kubelet writes as the FQDN when a subdomain is set.
+	FQDN string
+	// DNS is whether kubernetes.default resolves from the container: whether
+	// the cluster serves DNS (fqdnResolves).
+	DNS probe.Result
 }
 
-// hostsFQDN reads container's /etc/hosts and returns the first name it gives the
-// pod's IP, which the kubelet writes as the FQDN when a subdomain is set.
-func hostsFQDN(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container string) string {
+// viewUTS asks container of pod for its hostname, its /etc/hosts FQDN and
+// whether the cluster's DNS answers, in one exec (the lookup last: it may wait).
+func viewUTS(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container string) utsView {
 	ginkgo.GinkgoHelper()
+	r := probe.Batch(ctx, f, pod, container, []string{"hostname", "get"}, []string{"file", "read", "/etc/hosts"},
+		[]string{"resolve", "kubernetes.default"})
+	v := utsView{DNS: r[2]}
+	r[0].DecodeOK(&v.Host)
 	var hosts probe.File
-	probe.Into(ctx, f, pod, container, &hosts, "file", "read", "/etc/hosts")
+	r[1].DecodeOK(&hosts)
+	v.FQDN = hostsFQDN(hosts, pod, container)
+	return v
+}
+
+// hostsFQDN returns the first name container's /etc/hosts gives the pod's IP.
+func hostsFQDN(hosts probe.File, pod *v1.Pod, container string) string {
+	ginkgo.GinkgoHelper()
 	ips := pods.IPs(pod)
 	if len(ips) > 0 {
 		if names := hostsNames(hosts.Content, ips[:1]); len(names) > 0 {
@@ -181,13 +205,12 @@ func headlessService(ctx context.Context, f *e2eframework.Framework, name string
 }
 
 // fqdnResolves is the DNS leg of UTS-02/03: where the cluster serves DNS
-// (kubernetes.default resolves), the pod's FQDN resolves from every
-// container to the pod's IP. Where it does not, the leg is skipped, saying so
-// in the report; the rest of the spec still judges.
-func fqdnResolves(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, fqdn string) {
+// (dns, container a's lookup of kubernetes.default, resolved), the pod's FQDN
+// resolves from every container to the pod's IP. Where it does not, the leg
+// is skipped, saying so in the report; the rest of the spec still judges.
+func fqdnResolves(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, fqdn string, dns probe.Result) {
 	ginkgo.GinkgoHelper()
-	r := probe.Run(ctx, f, pod, "a", "resolve", "kubernetes.default")
-	if !r.OK() {
+	if r := dns; !r.OK() {
 		ginkgo.AddReportEntry("DNS leg skipped", fmt.Sprintf("the cluster serves no DNS to pod %s: kubernetes.default does not resolve (%s); the FQDN %s is proven from /etc/hosts and the kernel hostname only", pod.Name, r.Describe(), fqdn))
 		return
 	}
