@@ -69,29 +69,29 @@ var _ = ginkgo.Describe("filesystem", spec.Takes(20), ginkgo.Ordered, ginkgo.Con
 	})
 
 	spec.It("FS-03", func(ctx context.Context) {
-		for _, m := range []struct{ container, path string }{{"a", memoryA}, {"b", memoryB}} {
-			var fs probe.FSType
-			probe.Into(ctx, f, pod, m.container, &fs, "fs-type", m.path)
-			gomega.Expect(fs.Type).To(gomega.Equal("tmpfs"), "the Memory emptyDir at %s in container %s is a tmpfs", m.path, m.container)
+		types := sharedBothWays(ctx, f, pod, memoryA, memoryB, "fs03")
+		for c, path := range map[string]string{"a": memoryA, "b": memoryB} {
+			gomega.Expect(types[c].Type).To(gomega.Equal("tmpfs"), "the Memory emptyDir at %s in container %s is a tmpfs", path, c)
 		}
-		sharedBothWays(ctx, f, pod, memoryA, memoryB, "fs03")
 	})
 
 	spec.It("FS-04", func(ctx context.Context) {
 		name := spec.Token("fs04")
 		payload := spec.Token("fs04-data")
-		write(ctx, f, pod, "a", handoffA+"/"+name, payload)
-		gomega.Expect(read(ctx, f, pod, "b", handoffB+"/"+name)).To(gomega.Equal(payload),
-			"container b sees, through its read-only mount, what container a wrote")
 		rejected := spec.Token("fs04-rejected")
-		r := probe.Run(ctx, f, pod, "b", "file", "write", handoffB+"/"+rejected, "x")
+		write(ctx, f, pod, "a", handoffA+"/"+name, payload)
+		inB := probe.Batch(ctx, f, pod, "b", []string{"file", "read", handoffB + "/" + name},
+			[]string{"file", "write", handoffB + "/" + rejected, "x"}, []string{"mounts"})
+		gomega.Expect(contentOf(inB[0])).To(gomega.Equal(payload),
+			"container b sees, through its read-only mount, what container a wrote")
+		r := inB[1]
 		gomega.Expect(r.OK()).To(gomega.BeFalse(), "a write through the read-only mount must fail: %s", r.Describe())
 		gomega.Expect(r.Errno).To(gomega.Equal("EROFS"), r.Describe())
 		var st probe.File
 		probe.Into(ctx, f, pod, "a", &st, "file", "stat", handoffA+"/"+rejected)
 		gomega.Expect(st.Exists).To(gomega.BeFalse(), "the rejected file does not appear on the read-write side")
 		var m probe.Mounts
-		probe.Into(ctx, f, pod, "b", &m, "mounts")
+		inB[2].DecodeOK(&m)
 		mount, ok := m.At(handoffB)
 		gomega.Expect(ok).To(gomega.BeTrue(), "container b has a mount at %s", handoffB)
 		gomega.Expect(mount.ReadOnly).To(gomega.BeTrue(), "mounted read-only: %+v", mount)
@@ -132,21 +132,27 @@ var _ = ginkgo.Describe("filesystem", spec.Takes(20), ginkgo.Ordered, ginkgo.Con
 
 		// The same files: the image's podprobe binary, the one each container
 		// runs from its own root filesystem, is one file at both mount paths.
+		// And read-only in both, whatever the mounts ask for: the writes decide.
+		// Each container's observations in one exec.
+		inA := probe.Batch(ctx, f, p, "a", []string{"file", "stat", probe.Binary}, []string{"file", "stat", imageA + probe.Binary},
+			[]string{"file", "write", imageA + "/" + spec.Token("fs06"), "x"})
+		inB := probe.Batch(ctx, f, p, "b", []string{"file", "stat", imageB + probe.Binary},
+			[]string{"file", "write", imageB + "/" + spec.Token("fs06"), "x"})
+		in := map[string][]probe.Result{"a": inA[1:], "b": inB}
 		var own probe.File
-		probe.Into(ctx, f, p, "a", &own, "file", "stat", probe.Binary)
+		inA[0].DecodeOK(&own)
 		seen := map[string]probe.File{}
 		for _, m := range []struct{ container, path string }{{"a", imageA}, {"b", imageB}} {
 			var st probe.File
-			probe.Into(ctx, f, p, m.container, &st, "file", "stat", m.path+probe.Binary)
+			in[m.container][0].DecodeOK(&st)
 			gomega.Expect(st.Exists).To(gomega.BeTrue(), "container %s sees the image's %s at %s", m.container, probe.Binary, m.path)
 			gomega.Expect(st.Size).To(gomega.Equal(own.Size), "container %s's %s%s is the image's binary, %d bytes", m.container, m.path, probe.Binary, own.Size)
 			seen[m.container] = st
 		}
 		gomega.Expect(seen["b"].Inode).To(gomega.Equal(seen["a"].Inode), "containers a and b see one file: the same inode at %s and %s", imageA, imageB)
 
-		// Read-only in both, whatever the mounts ask for: the writes decide.
 		for _, m := range []struct{ container, path string }{{"a", imageA}, {"b", imageB}} {
-			r := probe.Run(ctx, f, p, m.container, "file", "write", m.path+"/"+spec.Token("fs06"), "x")
+			r := in[m.container][1]
 			gomega.Expect(r.OK()).To(gomega.BeFalse(), "a write to the image volume at %s in container %s must fail: %s", m.path, m.container, r.Describe())
 			gomega.Expect(r.Errno).To(gomega.Equal("EROFS"), r.Describe())
 		}
@@ -158,16 +164,24 @@ const imageA, imageB = "/image", "/opt/podprobe-image"
 
 // sharedBothWays proves a volume mounted at pathA in container a and pathB in b is
 // one directory: a's write and later update reach b, and b's write reaches a.
-func sharedBothWays(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, pathA, pathB, tag string) {
+// It returns what filesystem each container has there (from its first exec).
+func sharedBothWays(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, pathA, pathB, tag string) map[string]probe.FSType {
 	ginkgo.GinkgoHelper()
 	name := spec.Token(tag)
 	first, update, back := spec.Token(tag+"-first"), spec.Token(tag+"-update"), spec.Token(tag+"-back")
-	write(ctx, f, pod, "a", pathA+"/"+name, first)
-	gomega.Expect(read(ctx, f, pod, "b", pathB+"/"+name)).To(gomega.Equal(first), "container b reads at %s what container a wrote at %s", pathB, pathA)
+	inA := probe.Batch(ctx, f, pod, "a", []string{"file", "write", pathA + "/" + name, first}, []string{"fs-type", pathA})
+	inA[0].DecodeOK(&probe.File{})
+	inB := probe.Batch(ctx, f, pod, "b", []string{"file", "read", pathB + "/" + name}, []string{"fs-type", pathB})
+	gomega.Expect(contentOf(inB[0])).To(gomega.Equal(first), "container b reads at %s what container a wrote at %s", pathB, pathA)
+	var typeA, typeB probe.FSType
+	inA[1].DecodeOK(&typeA)
+	inB[1].DecodeOK(&typeB)
 	write(ctx, f, pod, "a", pathA+"/"+name, update)
-	gomega.Expect(read(ctx, f, pod, "b", pathB+"/"+name)).To(gomega.Equal(update), "and sees container a's later update")
-	write(ctx, f, pod, "b", pathB+"/"+name+"-back", back)
+	inB = probe.Batch(ctx, f, pod, "b", []string{"file", "read", pathB + "/" + name}, []string{"file", "write", pathB + "/" + name + "-back", back})
+	gomega.Expect(contentOf(inB[0])).To(gomega.Equal(update), "and sees container a's later update")
+	inB[1].DecodeOK(&probe.File{})
 	gomega.Expect(read(ctx, f, pod, "a", pathA+"/"+name+"-back")).To(gomega.Equal(back), "and container a reads what b wrote")
+	return map[string]probe.FSType{"a": typeA, "b": typeB}
 }
 
 // fs05Ndots is the ndots option FS-05 gives its pod.

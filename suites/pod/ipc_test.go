@@ -30,17 +30,24 @@ var _ = ginkgo.Describe("ipc", spec.Takes(19), ginkgo.Ordered, ginkgo.ContinueOn
 		probe.Into(ctx, f, pair, container, &out, args...)
 		return out
 	}
+	// ipcs is ipc for several calls in one exec.
+	ipcs := func(ctx context.Context, container string, calls ...[]string) []probe.IPC {
+		ginkgo.GinkgoHelper()
+		out := make([]probe.IPC, len(calls))
+		for i, r := range probe.Batch(ctx, f, pair, container, calls...) {
+			r.DecodeOK(&out[i])
+		}
+		return out
+	}
 
 	spec.It("IPC-01", func(ctx context.Context) {
 		key := strconv.FormatInt(spec.IPCKey(), 10)
-		ipc(ctx, "a", "sysv-msg", "create", key)
-		ginkgo.DeferCleanup(probe.Run, f, pair, "a", "sysv-msg", "remove", key)
-
 		there, back := spec.Token("ipc01-a-to-b"), spec.Token("ipc01-b-to-a")
-		ipc(ctx, "a", "sysv-msg", "send", key, there)
-		gomega.Expect(ipc(ctx, "b", "sysv-msg", "recv", key).Received).To(gomega.Equal(there),
+		ginkgo.DeferCleanup(probe.Run, f, pair, "a", "sysv-msg", "remove", key)
+		ipcs(ctx, "a", []string{"sysv-msg", "create", key}, []string{"sysv-msg", "send", key, there})
+		inB := ipcs(ctx, "b", []string{"sysv-msg", "recv", key}, []string{"sysv-msg", "send", key, back})
+		gomega.Expect(inB[0].Received).To(gomega.Equal(there),
 			"container b receives, from the queue container a created by key %s, what a sent", key)
-		ipc(ctx, "b", "sysv-msg", "send", key, back)
 		gomega.Expect(ipc(ctx, "a", "sysv-msg", "recv", key).Received).To(gomega.Equal(back), "and the other way")
 	})
 
@@ -54,11 +61,9 @@ var _ = ginkgo.Describe("ipc", spec.Takes(19), ginkgo.Ordered, ginkgo.ContinueOn
 	})
 
 	spec.It("IPC-03", func(ctx context.Context) {
-		name := spec.Token("ipc03")
-		ipc(ctx, "a", "posix-mq", "create", name)
+		name, payload := spec.Token("ipc03"), spec.Token("ipc03-msg")
 		ginkgo.DeferCleanup(probe.Run, f, pair, "a", "posix-mq", "remove", name)
-		payload := spec.Token("ipc03-msg")
-		ipc(ctx, "a", "posix-mq", "send", name, payload)
+		ipcs(ctx, "a", []string{"posix-mq", "create", name}, []string{"posix-mq", "send", name, payload})
 		gomega.Expect(ipc(ctx, "b", "posix-mq", "recv", name).Received).To(gomega.Equal(payload),
 			"container b receives from POSIX queue /%s what container a sent", name)
 	})

@@ -139,14 +139,17 @@ var _ = ginkgo.Describe("pid: shared", spec.Takes(13), ginkgo.Ordered, ginkgo.Co
 
 	spec.It("PID-04", func(ctx context.Context) {
 		path, payload := "/tmp/"+spec.Token("pid04"), spec.Token("pid04-data")
-		write(ctx, f, pod, "a", path, payload)
-		self := readRecord(ctx, f, pod, "a", sharedRecord)
+		inA := probe.Batch(ctx, f, pod, "a", []string{"file", "write", path, payload}, []string{"file", "read", sharedRecord})
+		inA[0].DecodeOK(&probe.File{})
+		var self probe.SignalRecord
+		decodeFile(inA[1], &self)
 		var rr probe.RootRead
-		r := probe.Run(ctx, f, pod, "b", "root-read", strconv.Itoa(self.PID), path)
+		// The stat is evidence: the file is not in b's own root filesystem.
+		inB := probe.Batch(ctx, f, pod, "b", []string{"root-read", strconv.Itoa(self.PID), path}, []string{"file", "stat", path})
+		r := inB[0]
 		gomega.Expect(r.OK()).To(gomega.BeTrue(), "container b reads %s through /proc/%d/root, container a's root: %s", path, self.PID, r.Describe())
 		r.Decode(&rr)
 		gomega.Expect(rr.Content).To(gomega.HaveValue(gomega.Equal(payload)), "and gets what container a wrote in its own root filesystem")
-		probe.Run(ctx, f, pod, "b", "file", "stat", path) // evidence: not in b's own root filesystem
 	})
 
 	spec.It("PID-05", func(ctx context.Context) {

@@ -47,11 +47,13 @@ var _ = ginkgo.Describe("sysctl", spec.Takes(11), ginkgo.Ordered, ginkgo.Continu
 	spec.It("NET-07", func(ctx context.Context) {
 		want := fmt.Sprintf("%d %d", low, high)
 		for _, c := range []string{"a", "b"} {
-			gomega.Expect(sysctlIn(ctx, f, pod, c, portRangeFile)).To(gomega.Equal(want),
+			in := probe.Batch(ctx, f, pod, c, []string{"file", "read", portRangeFile},
+				[]string{"dial", "tcp", "127.0.0.1:" + sysctlServerPort, "--payload", spec.Token("net07-" + c)})
+			gomega.Expect(sysctlOf(in[0])).To(gomega.Equal(want),
 				"container %s reads the pod's %s, chosen for this run", c, portRangeSysctl)
 			// The behaviour: the kernel picks this container's ephemeral port from the pod's range.
 			var d probe.Dial
-			probe.Into(ctx, f, pod, c, &d, "dial", "tcp", "127.0.0.1:"+sysctlServerPort, "--payload", spec.Token("net07-"+c))
+			in[1].DecodeOK(&d)
 			gomega.Expect(localPort(d)).To(gomega.And(gomega.BeNumerically(">=", low), gomega.BeNumerically("<=", high)),
 				"container %s's connection to a's server gets its local port from the pod's range %s: %+v", c, want, d)
 		}
@@ -115,8 +117,15 @@ func setSysctl(pod *v1.Pod, name, value string) {
 // sysctlIn reads a /proc/sys file in container, its fields joined by one space.
 func sysctlIn(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container, path string) string {
 	ginkgo.GinkgoHelper()
+	return sysctlOf(probe.Run(ctx, f, pod, container, "file", "read", path))
+}
+
+// sysctlOf is the value a `file read` of a sysctl's /proc/sys file returned,
+// its fields joined by single spaces.
+func sysctlOf(r probe.Result) string {
+	ginkgo.GinkgoHelper()
 	var file probe.File
-	probe.Into(ctx, f, pod, container, &file, "file", "read", path)
+	r.DecodeOK(&file)
 	return strings.Join(strings.Fields(file.Content), " ")
 }
 

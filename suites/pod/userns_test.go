@@ -29,7 +29,12 @@ var _ = ginkgo.Describe("userns", spec.Takes(5), func() {
 			spec.NotOffered("the API server dropped spec.hostUsers: false (user namespaces not enabled)")
 		}
 
-		a, b := nsOf(ctx, f, pod, "a"), nsOf(ctx, f, pod, "b")
+		// Each container's namespaces, and (the behaviour below) a file container
+		// a creates in a shared volume, stat'ed by container b: one exec each.
+		path := usernsShared + "/" + spec.Token("user01")
+		inA := probe.Batch(ctx, f, pod, "a", []string{"ns"}, []string{"file", "write", path, "owned by the pod's root"})
+		inB := probe.Batch(ctx, f, pod, "b", []string{"ns"}, []string{"file", "stat", path})
+		a, b := nsIn(inA[0]), nsIn(inB[0])
 		// Root in the pod is not root on the node, whatever the map's form
 		// ("0 0 65536" is a map, and maps root to root).
 		for _, c := range []struct {
@@ -47,10 +52,9 @@ var _ = ginkgo.Describe("userns", spec.Takes(5), func() {
 
 		// Behaviour: root in a and root in b are one owner: a file a creates in a
 		// shared volume belongs to b's root.
-		path := usernsShared + "/" + spec.Token("user01")
-		write(ctx, f, pod, "a", path, "owned by the pod's root")
+		inA[1].DecodeOK(&probe.File{})
 		var st probe.File
-		probe.Into(ctx, f, pod, "b", &st, "file", "stat", path)
+		inB[1].DecodeOK(&st)
 		gomega.Expect(st.Exists).To(gomega.BeTrue(), "container b sees the file container a wrote")
 		gomega.Expect(st.UID).To(gomega.HaveValue(gomega.BeZero()), "the file container a's root created is owned by uid 0 as container b sees it")
 		gomega.Expect(st.GID).To(gomega.HaveValue(gomega.BeZero()), "and by gid 0")
