@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Proves the vendor kit from the extracted tarball alone, as a vendor would use
-# it: no repository, no Go on PATH. It imports the kit's fixture image on every
-# node of the kind cluster the way an air-gapped node would (ctr images import),
-# checks `podsem version` and `podsem list` (every catalogue ID), that bad input
+# it: no repository, no Go on PATH. It imports the kit's images on every node
+# of the kind cluster the way an air-gapped node would (ctr images import; not
+# again where a node holds the same image ID under the kit's tag), checks
+# `podsem version` and `podsem list` (every catalogue ID), that bad input
 # gives one error line within 20 s (bad kubeconfig, missing RuntimeClass, an
 # image the nodes lack, an unknown flag value), that `podsem run` against
 # RUNTIME_CLASS passes and writes every report, and then that the kit's sonobuoy
@@ -54,12 +55,7 @@ fi
 
 nodes=$(docker ps --filter "label=io.x-k8s.kind.cluster=$cluster" --format '{{.Names}}')
 [ -n "$nodes" ] || die "no node of kind cluster $cluster runs (make kind-up)"
-for node in $nodes; do
-	for archive in podprobe.tar podsem.tar; do
-		step "import images/$archive on $node (ctr -n k8s.io images import)" quiet \
-			docker exec -i "$node" ctr -n k8s.io images import - <"$dir/images/$archive"
-	done
-done
+import_kit_images "$dir" $nodes
 
 rm -rf "$artifacts"
 mkdir -p "$artifacts"

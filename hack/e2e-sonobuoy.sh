@@ -56,12 +56,7 @@ if [ -z "$dir" ]; then
 	tar -xzf "$kit" -C "$WORK"
 	dir=$(echo "$WORK"/podsem-*)
 	[ -f "$dir/sonobuoy/podsem.yaml" ] || die "$kit holds no sonobuoy/podsem.yaml"
-	for node in $nodes; do
-		for archive in podprobe.tar podsem.tar; do
-			step "import images/$archive on $node (ctr -n k8s.io images import)" quiet \
-				docker exec -i "$node" ctr -n k8s.io images import - <"$dir/images/$archive"
-		done
-	done
+	import_kit_images "$dir" $nodes
 fi
 
 image=$("$ROOT/hack/build-sonobuoy-image.sh" "$sonobuoy")
