@@ -12,7 +12,7 @@ var sample = []string{
 	"UTS-01",  // uts: one hostname
 	"FS-02",   // filesystem: a shared emptyDir
 	"PID-01",  // pid: private PID namespaces
-	"SBX-03",  // sandbox: init containers in the pod's namespaces
+	"SBX-04",  // sandbox: a native sidecar in the pod's namespaces (two containers; SBX-03 starts five one after the other)
 	"CG-02",   // cgroup: per-container limits
 	"HOST-01", // host: hostNetwork (Optional)
 	"USER-01", // userns: hostUsers: false (Optional)
