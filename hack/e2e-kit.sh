@@ -22,7 +22,7 @@
 source "$(dirname "$0")/lib.sh"
 
 kit=${1:?usage: hack/e2e-kit.sh KIT.tar.gz}
-kubeconfig=${KUBECONFIG:-$ROOT/bin/kubeconfig}
+kubeconfig=$(kubeconfig_arg)
 cluster=${CLUSTER_NAME:-podsem}
 runtime_class=${RUNTIME_CLASS:-runc}
 artifacts=${ARTIFACTS:-$ROOT/_artifacts/kit}

@@ -16,7 +16,7 @@
 # PROCS (4), GINKGO_ARGS, ARTIFACTS (_artifacts).
 source "$(dirname "$0")/lib.sh"
 
-kubeconfig=${KUBECONFIG:-$ROOT/bin/kubeconfig}
+kubeconfig=$(kubeconfig_arg)
 runtime_class=${RUNTIME_CLASS-runc}
 image=${IMAGE:-$(cat "$ROOT/bin/podprobe.image" 2>/dev/null || echo podsem/podprobe:latest)}
 pull_policy=${PULL_POLICY:-Never}

@@ -150,6 +150,16 @@ profile_arg() {
 	printf '%s' "$profile"
 }
 
+# kubeconfig_arg prints KUBECONFIG (default: the kind cluster's bin/kubeconfig) as
+# an absolute path: the suite and the kit's launcher run in other directories, where
+# a relative one names nothing. A missing file, or a list of files, is an error.
+kubeconfig_arg() {
+	local kubeconfig=${KUBECONFIG:-$ROOT/bin/kubeconfig}
+	[[ $kubeconfig != *:* ]] || die "KUBECONFIG=$kubeconfig: podsem takes one kubeconfig file, not a list"
+	[ -f "$kubeconfig" ] || die "KUBECONFIG=$kubeconfig: no such file$([ -n "${KUBECONFIG:-}" ] || echo ' (make kind-up writes it)')"
+	realpath "$kubeconfig"
+}
+
 # full_run prints 1 when FULL=1 asks for the whole catalogue, nothing for the
 # sample (FULL unset or 0).
 full_run() {
