@@ -40,6 +40,10 @@ type Settings struct {
 	// CleanOlderThan spares namespaces younger than this from Clean, so that a
 	// run's own cleanup does not delete another run in progress on the cluster.
 	CleanOlderThan time.Duration
+	// Settle waits, up to this long, until no namespace podsem runs made is
+	// still terminating, then exits (make bench: each timed run starts on a
+	// cluster done with the last one's teardown); 0: off.
+	Settle time.Duration
 	// Profile names the known-divergence profile (framework/profiles) the run is
 	// judged against, or a YAML file; empty: none.
 	Profile string
@@ -75,6 +79,7 @@ func Register(fs *flag.FlagSet) {
 	fs.BoolVar(&Current.CheckCatalogue, "podsem.check-catalogue", false, "only check that every catalogue ID has exactly one spec with its labels, then exit")
 	fs.BoolVar(&Current.Clean, "podsem.clean", false, "only delete the namespaces earlier podsem runs left behind, then exit")
 	fs.DurationVar(&Current.CleanOlderThan, "podsem.clean-older-than", 0, "with --podsem.clean: only namespaces older than this (0: all)")
+	fs.DurationVar(&Current.Settle, "podsem.settle", 0, "only wait, up to this long, until no namespace of an earlier podsem run is terminating, then exit (0: off)")
 	fs.StringVar(&Current.ImageHelp, "podsem.image-help", Current.ImageHelp, "what the preflight advises when the nodes lack the image")
 	fs.StringVar(&claims, "podsem.claim", "", "comma-separated Optional catalogue IDs the runtime is claimed to offer: their specs fail instead of skipping")
 	fs.StringVar(&Current.Profile, "podsem.profile", "", "known-divergence profile the run is judged against: "+strings.Join(profiles.Names(), ", ")+", or a YAML file (empty: none)")

@@ -41,3 +41,35 @@ func Clean(ctx context.Context, client kubernetes.Interface, prefix string, minA
 	}
 	return deleted, nil
 }
+
+// Settle waits until no namespace a podsem run made (as Clean picks them) is
+// terminating, polling every 250 ms within bound, and says how many it saw go
+// and how long that took. Past the bound it fails, naming what is left.
+func Settle(ctx context.Context, client kubernetes.Interface, prefix string, bound time.Duration) (int, time.Duration, error) {
+	start := time.Now()
+	seen := map[string]bool{}
+	for {
+		list, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: frameworkLabel})
+		if err != nil {
+			return len(seen), time.Since(start), fmt.Errorf("listing namespaces: %s", reason(err))
+		}
+		var terminating []string
+		for _, ns := range list.Items {
+			if ns.DeletionTimestamp != nil && strings.HasPrefix(ns.Labels[frameworkLabel], prefix) && strings.HasPrefix(ns.Name, prefix) {
+				terminating = append(terminating, ns.Name)
+				seen[ns.Name] = true
+			}
+		}
+		if len(terminating) == 0 {
+			return len(seen), time.Since(start), nil
+		}
+		if time.Since(start) >= bound {
+			return len(seen), time.Since(start), fmt.Errorf("%d namespace(s) still terminating after %s: %s", len(terminating), bound, strings.Join(terminating, " "))
+		}
+		select {
+		case <-ctx.Done():
+			return len(seen), time.Since(start), ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

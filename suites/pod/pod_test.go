@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
@@ -51,6 +52,17 @@ func TestMain(m *testing.M) {
 			exit(3, "clean: "+err.Error())
 		}
 		fmt.Fprintf(os.Stderr, "[podsem] clean: deleted %d namespace(s) left by earlier runs%s\n", len(deleted), strings.TrimRight(" "+strings.Join(deleted, " "), " "))
+		os.Exit(0)
+	case config.Current.Settle > 0:
+		client, _, err := preflight.Client(e2eframework.TestContext.KubeConfig)
+		if err != nil {
+			exit(3, "settle: "+err.Error())
+		}
+		n, waited, err := preflight.Settle(context.Background(), client, spec.NamespacePrefix, config.Current.Settle)
+		if err != nil {
+			exit(3, "settle: "+err.Error())
+		}
+		fmt.Fprintf(os.Stderr, "[podsem] settle: %d terminating namespace(s) of earlier runs gone after %s\n", n, waited.Round(10*time.Millisecond))
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
