@@ -178,12 +178,12 @@ full_run() {
 import_kit_images() {
 	local dir=$1 node archive manifest id tag have
 	shift
-	for node in "$@"; do
-		for archive in podprobe.tar podsem.tar; do
-			manifest=$(tar -xOf "$dir/images/$archive" manifest.json 2>/dev/null) ||
-				die "$dir/images/$archive holds no manifest.json: not an image archive"
-			id=$(jq -r '.[0].Config // empty' <<<"$manifest" | grep -oE '[0-9a-f]{64}' || true)
-			tag=$(jq -r '.[0].RepoTags[0] // empty' <<<"$manifest")
+	for archive in podprobe.tar podsem.tar; do
+		manifest=$(tar -xOf "$dir/images/$archive" manifest.json 2>/dev/null) ||
+			die "$dir/images/$archive holds no manifest.json: not an image archive"
+		id=$(jq -r '.[0].Config // empty' <<<"$manifest" | grep -oE '[0-9a-f]{64}' || true)
+		tag=$(jq -r '.[0].RepoTags[0] // empty' <<<"$manifest")
+		for node in "$@"; do
 			have=
 			[ -z "$tag" ] || have=$(docker exec "$node" crictl inspecti -o go-template --template '{{.status.id}}' "$tag" 2>/dev/null) || have=
 			if [ -n "$id" ] && [ "$have" = "sha256:$id" ]; then

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
@@ -25,7 +26,7 @@ func Clean(ctx context.Context, client kubernetes.Interface, prefix string, minA
 	}
 	var deleted []string
 	for _, ns := range list.Items {
-		if !strings.HasPrefix(ns.Labels[frameworkLabel], prefix) || !strings.HasPrefix(ns.Name, prefix) {
+		if !madeByRun(ns, prefix) {
 			continue
 		}
 		if time.Since(ns.CreationTimestamp.Time) < minAge {
@@ -55,7 +56,7 @@ func Settle(ctx context.Context, client kubernetes.Interface, prefix string, bou
 		}
 		var terminating []string
 		for _, ns := range list.Items {
-			if ns.DeletionTimestamp != nil && strings.HasPrefix(ns.Labels[frameworkLabel], prefix) && strings.HasPrefix(ns.Name, prefix) {
+			if ns.DeletionTimestamp != nil && madeByRun(ns, prefix) {
 				terminating = append(terminating, ns.Name)
 				seen[ns.Name] = true
 			}
@@ -72,4 +73,10 @@ func Settle(ctx context.Context, client kubernetes.Interface, prefix string, bou
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// madeByRun says whether a podsem run made namespace ns: the framework's label
+// with a base name under prefix, and a name under it.
+func madeByRun(ns v1.Namespace, prefix string) bool {
+	return strings.HasPrefix(ns.Labels[frameworkLabel], prefix) && strings.HasPrefix(ns.Name, prefix)
 }
