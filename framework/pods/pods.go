@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 
@@ -83,6 +84,14 @@ func Start(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v
 func StartOnOneNode(ctx context.Context, f *e2eframework.Framework, first *v1.Pod, others ...*v1.Pod) []*v1.Pod {
 	ginkgo.GinkgoHelper()
 	defer timing.Start(timing.PodStart, "start on one node "+names(append([]*v1.Pod{first}, others...)))()
+	created, _ := createOnOneNode(ctx, f, first, others...)
+	return AwaitReady(ctx, f, created...)
+}
+
+// createOnOneNode creates first and, once it is scheduled, the others bound
+// to its node; it returns them all and that node.
+func createOnOneNode(ctx context.Context, f *e2eframework.Framework, first *v1.Pod, others ...*v1.Pod) ([]*v1.Pod, string) {
+	ginkgo.GinkgoHelper()
 	created := Create(ctx, f, first)
 	scheduled, err := WaitFor(ctx, f, created[0].Name, ReadyTimeout, "scheduled to a node", func(p *v1.Pod) (bool, error) {
 		return p.Spec.NodeName != "", nil
@@ -91,7 +100,7 @@ func StartOnOneNode(ctx context.Context, f *e2eframework.Framework, first *v1.Po
 	for _, p := range others {
 		OnNodeOf(scheduled)(p)
 	}
-	return AwaitReady(ctx, f, append(created, Create(ctx, f, others...)...)...)
+	return append(created, Create(ctx, f, others...)...), scheduled.Spec.NodeName
 }
 
 // AwaitReady waits until each created pod is Ready, records each as evidence
@@ -443,9 +452,14 @@ func OnNodeOf(pod *v1.Pod) func(*v1.Pod) {
 // container states and reasons, and the pod's warning events. The wait is a
 // pod start in the spec's timing, with its milestones.
 func WaitReady(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration) (*v1.Pod, error) {
+	return waitReady(ctx, f.ClientSet, f.Namespace.Name, name, timeout)
+}
+
+// waitReady is WaitReady for pod name in namespace ns, through clients.
+func waitReady(ctx context.Context, clients kubernetes.Interface, ns, name string, timeout time.Duration) (*v1.Pod, error) {
 	end := timing.StartMarked(timing.PodStart, "await "+name+" Ready")
 	m := milestones{}
-	p, err := WaitFor(ctx, f, name, timeout, "Ready", func(p *v1.Pod) (bool, error) {
+	p, err := waitFor(ctx, clients, ns, name, timeout, "Ready", func(p *v1.Pod) (bool, error) {
 		m.see(name, p)
 		if p.Status.Phase == v1.PodFailed || p.Status.Phase == v1.PodSucceeded {
 			return false, fmt.Errorf("pod %s ended (%s) before becoming Ready: %s", name, p.Status.Phase, States(p))
@@ -484,10 +498,15 @@ func (m milestones) see(name string, p *v1.Pod) {
 // that depend on time or on more than the pod. Where the client may not
 // watch pods, it polls. A pod deleted meanwhile ends the wait with an error.
 func WaitFor(ctx context.Context, f *e2eframework.Framework, name string, timeout time.Duration, what string, done func(*v1.Pod) (bool, error)) (*v1.Pod, error) {
+	return waitFor(ctx, f.ClientSet, f.Namespace.Name, name, timeout, what, done)
+}
+
+// waitFor is WaitFor for pod name in namespace ns, through clients.
+func waitFor(ctx context.Context, clients kubernetes.Interface, ns, name string, timeout time.Duration, what string, done func(*v1.Pod) (bool, error)) (*v1.Pod, error) {
 	defer timing.Start(timing.Wait, "pod "+name+" "+what)()
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client := f.ClientSet.CoreV1().Pods(f.Namespace.Name)
+	client := clients.CoreV1().Pods(ns)
 	var last *v1.Pod
 	judge := func(p *v1.Pod) (bool, error) {
 		last = p
@@ -525,7 +544,7 @@ func WaitFor(ctx context.Context, f *e2eframework.Framework, name string, timeou
 	if last != nil {
 		state = States(last)
 	}
-	return last, fmt.Errorf("pod %s/%s not %s within %s: %s%s", f.Namespace.Name, name, what, timeout, state, warnings(ctx, f, name))
+	return last, fmt.Errorf("pod %s/%s not %s within %s: %s%s", ns, name, what, timeout, state, warnings(ctx, clients, ns, name))
 }
 
 // canWatch is false once the API server has refused this client a watch on
@@ -686,10 +705,10 @@ func States(p *v1.Pod) string {
 }
 
 // warnings lists the pod's Warning events, which usually say why it is stuck.
-func warnings(ctx context.Context, f *e2eframework.Framework, name string) string {
+func warnings(ctx context.Context, clients kubernetes.Interface, ns, name string) string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	evs, err := f.ClientSet.CoreV1().Events(f.Namespace.Name).List(ctx, metav1.ListOptions{
+	evs, err := clients.CoreV1().Events(ns).List(ctx, metav1.ListOptions{
 		FieldSelector: fields.Set{"involvedObject.name": name, "type": v1.EventTypeWarning}.AsSelector().String(),
 	})
 	if err != nil || len(evs.Items) == 0 {

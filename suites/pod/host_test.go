@@ -24,34 +24,22 @@ const (
 )
 
 // The host namespaces need the privileged pod-security level. The three specs
-// share a namespace and the ordinary pod they compare with, on whose node each
-// starts its own host-namespace pods; none changes the ordinary pod.
+// share a namespace; each compares its host-namespace pods with the ordinary
+// pod of their node, the run's neighbour there, which none changes.
 var _ = ginkgo.Describe("host", spec.Takes(30), ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	f := spec.SharedFramework("host", admissionapi.LevelPrivileged)
-
-	// The ordinary pod's entrypoint carries a name unique to this run, for
-	// HOST-03 to tell it apart among every process of the node.
-	var ordinary *v1.Pod
-	var neighbourMark string
-	ginkgo.BeforeAll(func(ctx context.Context) {
-		neighbourMark = "/tmp/" + spec.Token("host-neighbour") + ".json"
-		neighbour := pods.Load("single")
-		neighbour.Spec.Containers[0].Args = []string{"sleep", "--ns-out", neighbourMark}
-		ordinary = pods.Start(ctx, f, neighbour)[0]
-	})
 
 	spec.It("HOST-01", func(ctx context.Context) {
 		port := strconv.Itoa(hostPortBase + rand.IntN(hostPortSpan))
 		onHost := pods.Load("host-net")
 		onHost.Spec.Containers[0].Args = []string{"serve", "tcp", port}
 		onHost.Spec.Containers[0].StartupProbe.Exec.Command = []string{probe.Binary, "dial", "tcp", "127.0.0.1:" + port, "--timeout", "1s"}
-		// It starts on the ordinary pod's node.
-		pods.OnNodeOf(ordinary)(onHost)
 		started, _, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{onHost})
 		if skip != "" {
 			spec.NotOffered(skip)
 		}
 		pod := started[0]
+		ordinary := pods.NeighbourOf(ctx, f, pod)
 
 		// The node's IP, as the node reports it, is an address of both containers.
 		hostIP := pod.Status.HostIP
@@ -83,16 +71,16 @@ var _ = ginkgo.Describe("host", spec.Takes(30), ginkgo.Ordered, ginkgo.ContinueO
 	})
 
 	spec.It("HOST-02", func(ctx context.Context) {
-		// Both go to the ordinary pod's node: the node's IPC namespace is one
-		// node's. They start side by side.
+		// Both go to one node, the ordinary pod's: the node's IPC namespace is
+		// one node's. They start side by side.
 		onHost, peer := pods.Load("host-ipc"), pods.Load("host-ipc")
 		peer.Name = "host-ipc-peer"
-		pods.OnNodeOf(ordinary)(onHost)
 		started, _, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{onHost, peer})
 		if skip != "" {
 			spec.NotOffered(skip)
 		}
 		pod, other := started[0], started[1]
+		ordinary := pods.NeighbourOf(ctx, f, pod)
 
 		key := strconv.FormatInt(spec.IPCKey(), 10)
 		first, second := spec.Token("host02-a"), spec.Token("host02-peer")
@@ -138,12 +126,13 @@ var _ = ginkgo.Describe("host", spec.Takes(30), ginkgo.Ordered, ginkgo.ContinueO
 		for i := range onHost.Spec.Containers {
 			onHost.Spec.Containers[i].Args = []string{"sleep", "--ns-out", marks[onHost.Spec.Containers[i].Name]}
 		}
-		pods.OnNodeOf(ordinary)(onHost)
 		started, _, skip := pods.StartOptionalOnOneNode(ctx, f, []*v1.Pod{onHost})
 		if skip != "" {
 			spec.NotOffered(skip)
 		}
 		pod := started[0]
+		ordinary := pods.NeighbourOf(ctx, f, pod)
+		neighbourMark := pods.NeighbourMark()
 		// In its own PID namespace, the neighbour's entrypoint is PID 1.
 		own := ps(ctx, f, ordinary, "main")
 		gomega.Expect(pid1(own).Cmdline).To(gomega.ContainSubstring(neighbourMark), "the ordinary pod's entrypoint is PID 1 of its own PID namespace: %v", own.Processes)

@@ -19,8 +19,8 @@ var _ = ginkgo.Describe("ipc", spec.Takes(19), ginkgo.Ordered, ginkgo.ContinueOn
 	var pair, other *v1.Pod
 
 	ginkgo.BeforeAll(func(ctx context.Context) {
-		started := pods.StartOnOneNode(ctx, f, pods.Load("pair"), pods.Load("single"))
-		pair, other = started[0], started[1]
+		started, neighbour := pods.StartBesideNeighbour(ctx, f, pods.Load("pair"))
+		pair, other = started[0], neighbour
 	})
 
 	// ipc runs podprobe in pair's container and expects success.

@@ -35,8 +35,8 @@ var _ = ginkgo.Describe("network", spec.Takes(10), ginkgo.Ordered, ginkgo.Contin
 	var pair, other *v1.Pod
 
 	ginkgo.BeforeAll(func(ctx context.Context) {
-		started := pods.StartOnOneNode(ctx, f, pods.Load("net-pair"), pods.Load("single"))
-		pair, other = started[0], started[1]
+		started, neighbour := pods.StartBesideNeighbour(ctx, f, pods.Load("net-pair"))
+		pair, other = started[0], neighbour
 	})
 
 	spec.It("NET-01", func(ctx context.Context) {

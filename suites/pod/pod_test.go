@@ -18,6 +18,7 @@ import (
 
 	"github.com/podsem/podsem/framework/catalogue"
 	"github.com/podsem/podsem/framework/config"
+	"github.com/podsem/podsem/framework/pods"
 	"github.com/podsem/podsem/framework/preflight"
 	"github.com/podsem/podsem/framework/spec"
 )
@@ -98,10 +99,33 @@ func TestPod(t *testing.T) {
 
 // The same preflight `make e2e` runs first, for runs started with ginkgo directly:
 // one clear failure instead of every spec timing out.
-var _ = ginkgo.SynchronizedBeforeSuite(func(ctx context.Context) {
+// Then, once per run, the namespace of the nodes' neighbours (pods.StartBesideNeighbour),
+// deleted after the last spec of every process.
+var _ = ginkgo.SynchronizedBeforeSuite(func(ctx context.Context) []byte {
 	summary, err := preflight.Run(ctx, e2eframework.TestContext.KubeConfig, config.Current)
 	if err != nil {
 		ginkgo.AbortSuite("preflight: " + err.Error())
 	}
 	ginkgo.AddReportEntry("preflight", summary, ginkgo.ReportEntryVisibilityFailureOrVerbose)
-}, func() {})
+	client, _, err := preflight.Client(e2eframework.TestContext.KubeConfig)
+	if err != nil {
+		ginkgo.AbortSuite("the neighbours' namespace: " + err.Error())
+	}
+	ns, err := pods.PrepareNeighbours(ctx, client)
+	if err != nil {
+		ginkgo.AbortSuite(err.Error())
+	}
+	return []byte(ns)
+}, func(ns []byte) {
+	pods.UseNeighbours(string(ns))
+})
+
+var _ = ginkgo.SynchronizedAfterSuite(func() {}, func(ctx context.Context) {
+	client, _, err := preflight.Client(e2eframework.TestContext.KubeConfig)
+	if err == nil {
+		err = pods.ReleaseNeighbours(ctx, client)
+	}
+	if err != nil {
+		ginkgo.AddReportEntry("the neighbours' namespace was not deleted (make e2e-clean will)", err.Error())
+	}
+})

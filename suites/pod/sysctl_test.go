@@ -40,8 +40,8 @@ var _ = ginkgo.Describe("sysctl", spec.Takes(11), ginkgo.Ordered, ginkgo.Continu
 	ginkgo.BeforeAll(func(ctx context.Context) {
 		fixture := pods.Load("sysctls")
 		setSysctl(fixture, portRangeSysctl, fmt.Sprintf("%d %d", low, high))
-		started := pods.StartOnOneNode(ctx, f, fixture, pods.Load("single"))
-		pod, other = started[0], started[1]
+		started, neighbour := pods.StartBesideNeighbour(ctx, f, fixture)
+		pod, other = started[0], neighbour
 	})
 
 	spec.It("NET-07", func(ctx context.Context) {

@@ -32,8 +32,8 @@ var _ = ginkgo.Describe("uts", spec.Takes(13), ginkgo.Ordered, ginkgo.ContinueOn
 
 	ginkgo.BeforeAll(func(ctx context.Context) {
 		override, overrideErr = createEarly(ctx, f, "uts-override", func(p *v1.Pod) { p.Spec.HostnameOverride = &overrideName })
-		started := pods.StartOnOneNode(ctx, f, pods.Load("single"), pods.Load("uts-named"), pods.Load("uts-fqdn"))
-		other, named, fqdn = started[0], started[1], started[2]
+		started, neighbour := pods.StartBesideNeighbour(ctx, f, pods.Load("uts-named"), pods.Load("uts-fqdn"))
+		other, named, fqdn = neighbour, started[0], started[1]
 		// The headless Service of uts-named's and uts-fqdn's subdomain, which
 		// gives each pod's FQDN a DNS record where the cluster serves DNS.
 		headlessService(ctx, f, named.Spec.Subdomain, named.Labels)
