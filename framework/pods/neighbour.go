@@ -90,7 +90,7 @@ func ReleaseNeighbours(ctx context.Context, clients kubernetes.Interface) error 
 	return err
 }
 
-// StartBesideNeighbour starts the given pods on one node, as StartOnOneNode
+// StartBesideNeighbour starts the given pods on one node (createOnOneNode)
 // does, and returns them with the node's neighbour, Ready, started beside them
 // if no spec has yet.
 func StartBesideNeighbour(ctx context.Context, f *e2eframework.Framework, first *v1.Pod, others ...*v1.Pod) ([]*v1.Pod, *v1.Pod) {

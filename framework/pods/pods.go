@@ -76,19 +76,10 @@ func Start(ctx context.Context, f *e2eframework.Framework, pods ...*v1.Pod) []*v
 	return AwaitReady(ctx, f, Create(ctx, f, pods...)...)
 }
 
-// StartOnOneNode starts the given pods on one node, wherever the scheduler puts
-// the first, for specs that compare pods through what their kernel holds per
+// createOnOneNode creates pods on one node, wherever the scheduler puts the
+// first, for specs that compare pods through what their kernel holds per
 // namespace: another pod's network, IPC or UTS namespace is a proof only on the
-// same kernel. The first pod is created and, once scheduled, the others are
-// bound to its node; then all are awaited Ready, as Start does.
-func StartOnOneNode(ctx context.Context, f *e2eframework.Framework, first *v1.Pod, others ...*v1.Pod) []*v1.Pod {
-	ginkgo.GinkgoHelper()
-	defer timing.Start(timing.PodStart, "start on one node "+names(append([]*v1.Pod{first}, others...)))()
-	created, _ := createOnOneNode(ctx, f, first, others...)
-	return AwaitReady(ctx, f, created...)
-}
-
-// createOnOneNode creates first and, once it is scheduled, the others bound
+// same kernel. The first is created and, once scheduled, the others are bound
 // to its node; it returns them all and that node.
 func createOnOneNode(ctx context.Context, f *e2eframework.Framework, first *v1.Pod, others ...*v1.Pod) ([]*v1.Pod, string) {
 	ginkgo.GinkgoHelper()
