@@ -11,7 +11,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 	admissionapi "k8s.io/pod-security-admission/api"
@@ -35,43 +34,25 @@ const NeighbourBaseName = "podsem-neighbours"
 // neighbourNamespace is the run's neighbour namespace, set in every process.
 var neighbourNamespace string
 
-// PrepareNeighbours creates the run's neighbour namespace, labelled as the e2e
-// framework labels its own, and waits for its default ServiceAccount (pods
-// cannot be created before it) and CA bundle. It runs once per run, before any spec.
+// PrepareNeighbours creates the run's neighbour namespace as the e2e framework
+// creates its own (CreateTestingNS: its labels, a retried create, the default
+// ServiceAccount awaited), and waits for its CA bundle, bounded by ReadyTimeout
+// in all. It runs once per run, before any spec.
 func PrepareNeighbours(ctx context.Context, clients kubernetes.Interface) (string, error) {
-	ns := &v1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		GenerateName: NeighbourBaseName + "-",
-		Labels: map[string]string{
-			"e2e-framework":                NeighbourBaseName,
-			"e2e-run":                      string(e2eframework.RunID),
-			admissionapi.EnforceLevelLabel: string(admissionapi.LevelBaseline),
-			admissionapi.WarnLevelLabel:    string(admissionapi.LevelBaseline),
-		},
-	}}
-	created, err := clients.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
+	defer cancel()
+	created, err := e2eframework.CreateTestingNS(ctx, NeighbourBaseName, clients, map[string]string{
+		"e2e-framework":                NeighbourBaseName,
+		admissionapi.EnforceLevelLabel: string(admissionapi.LevelBaseline),
+		admissionapi.WarnLevelLabel:    string(admissionapi.LevelBaseline),
+	})
 	if err != nil {
 		return "", fmt.Errorf("creating the run's neighbour namespace: %w", err)
 	}
-	// Listed by name, not got: a least-privilege role (docs/sonobuoy/rbac.yaml)
-	// may list these two by name only, as the e2e framework does for its own.
-	wctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
-	defer cancel()
-	byName := func(name string) metav1.ListOptions {
-		return metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
+	if err := e2eframework.WaitForKubeRootCAInNamespace(ctx, clients, created.Name); err != nil {
+		return "", fmt.Errorf("the run's neighbour namespace: %w", err)
 	}
-	for {
-		sas, err := clients.CoreV1().ServiceAccounts(created.Name).List(wctx, byName("default"))
-		if err == nil && len(sas.Items) > 0 {
-			var cms *v1.ConfigMapList
-			cms, err = clients.CoreV1().ConfigMaps(created.Name).List(wctx, byName("kube-root-ca.crt"))
-			if err == nil && len(cms.Items) > 0 {
-				return created.Name, nil
-			}
-		}
-		if !sleep(wctx, pollInterval) {
-			return "", fmt.Errorf("namespace %s has no default ServiceAccount and kube-root-ca.crt within %s (%v)", created.Name, ReadyTimeout, err)
-		}
-	}
+	return created.Name, nil
 }
 
 // UseNeighbours tells this process the run's neighbour namespace.
@@ -90,9 +71,9 @@ func ReleaseNeighbours(ctx context.Context, clients kubernetes.Interface) error 
 	return err
 }
 
-// StartBesideNeighbour starts the given pods on one node (createOnOneNode)
-// does, and returns them with the node's neighbour, Ready, started beside them
-// if no spec has yet.
+// StartBesideNeighbour starts the given pods on one node (createOnOneNode), as
+// Start does, and returns them with the node's neighbour, Ready, started
+// beside them if no spec has yet.
 func StartBesideNeighbour(ctx context.Context, f *e2eframework.Framework, first *v1.Pod, others ...*v1.Pod) ([]*v1.Pod, *v1.Pod) {
 	ginkgo.GinkgoHelper()
 	defer timing.Start(timing.PodStart, "start on one node "+names(append([]*v1.Pod{first}, others...))+", beside the node's neighbour")()
@@ -109,9 +90,7 @@ func StartBesideNeighbour(ctx context.Context, f *e2eframework.Framework, first 
 	}()
 	started := AwaitReady(ctx, f, created...)
 	r := <-got
-	e2eframework.ExpectNoError(r.err)
-	ginkgo.AddReportEntry("pod "+r.pod.Name+" (the node's neighbour)", Summary(r.pod), ginkgo.ReportEntryVisibilityFailureOrVerbose)
-	return started, r.pod
+	return started, recordNeighbour(r.pod, r.err)
 }
 
 // NeighbourOf returns the neighbour of pod's node, Ready, starting it if no
@@ -120,7 +99,13 @@ func NeighbourOf(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod) *v
 	ginkgo.GinkgoHelper()
 	defer timing.Start(timing.PodStart, "the neighbour of node "+pod.Spec.NodeName)()
 	gomega.Expect(pod.Spec.NodeName).NotTo(gomega.BeEmpty(), "pod %s is on a node", pod.Name)
-	neighbour, err := startNeighbour(ctx, f.ClientSet, Load("single"), pod.Spec.NodeName)
+	return recordNeighbour(startNeighbour(ctx, f.ClientSet, Load("single"), pod.Spec.NodeName))
+}
+
+// recordNeighbour fails the spec on err, or records the Ready neighbour as
+// evidence, as AwaitReady records a spec's own pods.
+func recordNeighbour(neighbour *v1.Pod, err error) *v1.Pod {
+	ginkgo.GinkgoHelper()
 	e2eframework.ExpectNoError(err)
 	ginkgo.AddReportEntry("pod "+neighbour.Name+" (the node's neighbour)", Summary(neighbour), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	return neighbour
