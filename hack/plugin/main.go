@@ -5,6 +5,7 @@
 //	              [--runtime-class RC] [--profile P] [--claim IDS] [--focus IDS] [--pull-policy P]
 //	plugin check  --results FILE (--junit | --sonobuoy) --log FILE [--sample] [--profile P]
 //	plugin sample
+//	plugin await-end --plugin FILE --rbac FILE --kubeconfig K [--timeout D] [--while-pid N]
 //
 // render decodes the kit's plugin and RBAC files strictly (an unknown field is
 // an error, where sonobuoy would ignore it), checks the RBAC file's rules for
@@ -23,6 +24,9 @@
 // and the plugin's gate line in --log says pass (and partial for a sample).
 //
 // sample prints the sample, one fast catalogue ID per area, comma-separated.
+//
+// await-end waits until the plugin's container, in a sonobuoy run started from
+// then on, has ended: it orders the kit's checks, and checks nothing.
 package main
 
 import (
@@ -36,7 +40,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail(2, "usage: plugin render|check|sample [flags] (see hack/plugin/main.go)")
+		fail(2, "usage: plugin render|check|sample|await-end [flags] (see hack/plugin/main.go)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -48,8 +52,10 @@ func main() {
 		err = checkCmd(args)
 	case "sample":
 		fmt.Println(sampleFocus())
+	case "await-end":
+		err = awaitEndCmd(ctx, args)
 	default:
-		fail(2, "unknown command %q: want render, check or sample", cmd)
+		fail(2, "unknown command %q: want render, check, sample or await-end", cmd)
 	}
 	if err != nil {
 		var usage usageError

@@ -199,14 +199,9 @@ func renderCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	if apply {
-		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		client, err := clientFor(kubeconfig)
 		if err != nil {
-			return usageError{fmt.Errorf("kubeconfig %s: %v", kubeconfig, firstLine(err.Error()))}
-		}
-		cfg.Timeout = apiTimeout
-		client, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			return usageError{fmt.Errorf("kubeconfig %s: %v", kubeconfig, err)}
+			return err
 		}
 		ctx, cancel := context.WithTimeout(ctx, applyTimeout)
 		defer cancel()
@@ -226,6 +221,21 @@ func renderCmd(ctx context.Context, args []string) error {
 
 // apiTimeout bounds each API request.
 const apiTimeout = 10 * time.Second
+
+// clientFor is a client of the cluster kubeconfig names, each request bounded
+// by apiTimeout.
+func clientFor(kubeconfig string) (kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("kubeconfig %s: %v", kubeconfig, firstLine(err.Error()))}
+	}
+	cfg.Timeout = apiTimeout
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("kubeconfig %s: %v", kubeconfig, err)}
+	}
+	return client, nil
+}
 
 func firstLine(s string) string {
 	s = strings.TrimSpace(s)
