@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 	e2eframework "k8s.io/kubernetes/test/e2e/framework"
 	admissionapi "k8s.io/pod-security-admission/api"
 
@@ -47,6 +48,21 @@ func It(id string, args ...any) bool {
 // seconds is roughly what make bench measured for it (a loaded machine's
 // figures are fine: only the order counts); an order, never a bound.
 func Takes(seconds int) ginkgo.SpecPriority { return ginkgo.SpecPriority(seconds) }
+
+// Selected says whether this run's label filter lets the spec of catalogue
+// entry id run (a FOCUS of IDs and podsem run --focus become one), so that a
+// shared BeforeAll starts a pod only one of its specs reads only for a run
+// that can read it: the kit's sample, a FOCUS=FS-02. It is conservative: no
+// filter, one it cannot parse, or a --focus regexp (not consulted) keep it.
+func Selected(id string) bool {
+	suite, _ := ginkgo.GinkgoConfiguration()
+	return selectedBy(suite.LabelFilter, id)
+}
+
+func selectedBy(labelFilter, id string) bool {
+	match, err := types.ParseLabelFilter(labelFilter)
+	return err != nil || match(catalogue.Lookup(id).Labels())
+}
 
 // NotOffered ends the current Optional spec because the cluster does not offer
 // its semantic: a skip with the reason, unless the spec's ID is claimed
