@@ -63,9 +63,10 @@ import_kit_images "$dir" $nodes
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
 
-# In the cluster, beside the checks below: the kit's own plugin and RBAC files, as shipped, under sonobuoy, with the same
-# RuntimeClass, profile, claims and selection as the run below. KIT_DIR: the
-# kit is extracted and its images imported already. Its output follows theirs.
+# In the cluster, first, with the checks below after its plugin: the kit's own
+# plugin and RBAC files, as shipped, under sonobuoy, with the same RuntimeClass,
+# profile, claims and selection as the run below. KIT_DIR: the kit is
+# extracted and its images imported already. Its output follows theirs.
 sonobuoy_log=$WORK/sonobuoy.log
 sonobuoy_start=$SECONDS
 env KIT_DIR="$dir" ARTIFACTS="$artifacts/sonobuoy" "$ROOT/hack/e2e-sonobuoy.sh" "$kit" >"$sonobuoy_log" 2>&1 &

@@ -64,8 +64,8 @@ func awaitEndCmd(ctx context.Context, args []string) error {
 	defer cancel()
 	// creationTimestamp has whole seconds: a pod of this run is at least as new
 	// as this second, one an earlier run left is older.
-	since := time.Now().Truncate(time.Second)
 	start := time.Now()
+	since := start.Truncate(time.Second)
 	end, err := awaitPluginEnd(ctx, client, r.ServiceAccount.Namespace, p.SonobuoyConfig.PluginName, p.Spec.Name, since, alive)
 	if err != nil {
 		return fmt.Errorf("after %.1fs: %w", time.Since(start).Seconds(), err)
