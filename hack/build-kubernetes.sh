@@ -35,16 +35,7 @@ pkgs=()
 for b in "${BINARIES[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
 gets=()
 for p in "${pkgs[@]}"; do gets+=("$p@$version"); done
-# The standard library compiles while the modules download (about 25 s of
-# network on a cold machine, the CPU idle), built as the binaries below are
-# (static, trimmed), so their compile finds it in the Go build cache.
-env CGO_ENABLED=0 go build -trimpath std &
-std_pid=$!
-trap 'kill "$std_pid" 2>/dev/null || true' EXIT
 step "resolve k8s.io/kubernetes $version modules" go get "${gets[@]}"
-step "compile the Go standard library (started beside the download)" wait "$std_pid" ||
-	die "compiling the Go standard library failed (above)"
-trap - EXIT
 
 major=${version#v}; major=${major%%.*}
 m=${version#v*.}; m=${m%%.*}
