@@ -73,12 +73,21 @@ coredns-image: docker prefetch $(call AFTER,kubernetes) # the cluster's DNS, bui
 podprobe-image: docker $(call AFTER,kubernetes) # the fixture image (tag = hash of its sources) in bin/podprobe.image
 	@hack/build-podprobe-image.sh >/dev/null
 
+# gVisor's runsc is compiled, and put on the nodes, only for a run that uses it:
+# a RUNTIME_CLASS or RUNTIMES naming gvisor, or GVISOR=1 (among the largest compiles of
+# the node's parts, which a run under runc never starts).
+GVISOR_RUN = $(if $(filter gvisor,$(RUNTIME_CLASS) $(RUNTIMES)),1,$(filter-out 0,$(GVISOR)))
+
+.PHONY: gvisor
+gvisor: prefetch $(call AFTER,kubernetes) # gVisor's runsc, compiled from the version hack/build-gvisor.sh pins
+	@hack/build-gvisor.sh
+
 .PHONY: kind-up
-kind-up: node-image coredns-image podprobe-image $(BIN)/cluster ## a Ready kind cluster "podsem" (NODES=3: a control plane and 2 workers; unset: as it is, 1 when new) with RuntimeClasses and podprobe loaded; kubeconfig in bin/kubeconfig
+kind-up: node-image coredns-image podprobe-image $(BIN)/cluster $(if $(GVISOR_RUN),gvisor) ## a Ready kind cluster "podsem" (NODES=3: a control plane and 2 workers; unset: as it is, 1 when new) with RuntimeClasses and podprobe loaded; GVISOR=1 (or RUNTIME_CLASS/RUNTIMES naming gvisor) puts gVisor's runsc on its nodes; kubeconfig in bin/kubeconfig
 	@$(TIMED) "kind cluster $(CLUSTER_NAME)" $(BIN)/cluster up --name $(CLUSTER_NAME) \
 		--image "$$(hack/node-image-tag.sh)" --kubeconfig $(KIND_KUBECONFIG) \
 		--load "$$(cat $(BIN)/podprobe.image)" --load podsem/podprobe:latest --dns-image "$$(hack/build-coredns.sh)" \
-		$(if $(NODES),--nodes $(NODES))
+		$(if $(NODES),--nodes $(NODES)) $(if $(GVISOR_RUN),--runsc "$$(hack/build-gvisor.sh --path)")
 
 .PHONY: kind-down
 kind-down: $(BIN)/cluster ## delete the kind cluster

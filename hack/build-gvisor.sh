@@ -10,7 +10,13 @@
 #   GVISOR_SHIM=1    also compile the shim, into $CACHE/gvisor-shim/<version>/shim
 #   GVISOR_SHIM=auto compile it when this host has both (see --shim-wanted)
 # `build-gvisor.sh --shim-wanted` prints yes or no, for the node build to choose
-# its drop-in; `build-gvisor.sh --version` prints the pinned version.
+# its drop-in; `build-gvisor.sh --version` prints the pinned version, `--path`
+# where runsc is (or will be) cached.
+#
+# runsc is built only for runs that use it (the Makefile's GVISOR_RUN: a
+# RUNTIME_CLASS or RUNTIMES naming gvisor, or GVISOR=1): bin/cluster up --runsc
+# then copies it onto the nodes. With gVisor's shim (GVISOR_SHIM) the node image
+# carries both, and every node build compiles them.
 #
 # The one place the gVisor version is pinned: a pseudo-version of the "go"
 # branch of gvisor.dev/gvisor (needs Go >= 1.26.3). gVisor is never a dependency
@@ -35,8 +41,9 @@ shim_wanted() {
 case "${1:-}" in
 --version) echo "$GVISOR_VERSION"; exit 0 ;;
 --shim-wanted) shim_wanted; exit 0 ;;
+--path) echo "$CACHE/runsc/$GVISOR_VERSION/runsc"; exit 0 ;;
 "") ;;
-*) die "usage: $0 [--version|--shim-wanted]" ;;
+*) die "usage: $0 [--version|--shim-wanted|--path]" ;;
 esac
 
 go_build_cached runsc "$GVISOR_VERSION" 0 "" "gvisor.dev/gvisor/runsc@$GVISOR_VERSION"

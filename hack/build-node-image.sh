@@ -23,7 +23,10 @@ rootfs=$!
 # alone leaves a core idle while it links or waits on one big package.
 "$ROOT/hack/build-runtime.sh" && "$ROOT/hack/build-control-plane.sh" &
 runtimes=$!
-"$ROOT/hack/build-gvisor.sh" && "$ROOT/hack/build-kube-router.sh" &
+# gVisor only where the node image carries its shim; otherwise bin/cluster up
+# installs runsc for the runs that use it (hack/build-gvisor.sh).
+shim=$("$ROOT/hack/build-gvisor.sh" --shim-wanted)
+{ [ "$shim" = no ] || "$ROOT/hack/build-gvisor.sh"; } && "$ROOT/hack/build-kube-router.sh" &
 sandboxes=$!
 wait "$runtimes" || die "building containerd, runc, crictl or the control-plane images failed (above)"
 wait "$sandboxes" || die "building gVisor or kube-router failed (above)"
@@ -55,14 +58,15 @@ cp -al "$CACHE/kube-router/$("$ROOT/hack/build-kube-router.sh" --version)" "$ctx
 rm -f "$ctx"/bin/*/.complete
 step "compile the fault injector (images/faults)" env CGO_ENABLED=0 go -C "$ROOT" build -trimpath -ldflags "-s -w" \
 	-o "$ctx/bin/faults/podsem-fault" ./images/faults/cmd/podsem-fault
-# gVisor: runsc behind runsc-wrapper (images/gvisor), or gVisor's own shim where
-# the host allows it (hack/build-gvisor.sh --shim-wanted).
+# gVisor: runsc behind runsc-wrapper (images/gvisor), runsc put on the nodes by
+# bin/cluster up for the runs that use it; or gVisor's own shim and runsc in the
+# image, where the host allows it (hack/build-gvisor.sh --shim-wanted).
 gvisor=$("$ROOT/hack/build-gvisor.sh" --version)
 mkdir -p "$ctx/bin/gvisor"
-cp -al "$CACHE/runsc/$gvisor/runsc" "$ctx/bin/gvisor/runsc"
 step "compile the gVisor wrapper (images/gvisor)" env CGO_ENABLED=0 go -C "$ROOT" build -trimpath -ldflags "-s -w" \
 	-o "$ctx/bin/gvisor/runsc-wrapper" ./images/gvisor/cmd/runsc-wrapper
-if [ "$("$ROOT/hack/build-gvisor.sh" --shim-wanted)" = yes ]; then
+if [ "$shim" = yes ]; then
+	cp -al "$CACHE/runsc/$gvisor/runsc" "$ctx/bin/gvisor/runsc"
 	cp -al "$CACHE/gvisor-shim/$gvisor/shim" "$ctx/bin/gvisor/containerd-shim-runsc-v1"
 	cp "$ROOT/images/gvisor/shim/gvisor.toml" "$ctx/files/etc/containerd/conf.d/gvisor.toml"
 	cp "$ROOT/images/gvisor/shim/runsc.toml" "$ctx/files/etc/containerd/runsc.toml"

@@ -1,7 +1,7 @@
 // Command cluster creates, checks, loads and deletes podsem's kind cluster through
 // kind's Go library (sigs.k8s.io/kind/pkg/cluster).
 //
-//	cluster up   --image NODE_IMAGE --dns-image COREDNS_IMAGE --load PODPROBE_IMAGE [--load IMAGE]... [--nodes N] [--name podsem] [--kubeconfig PATH] [--handlers DIR]
+//	cluster up   --image NODE_IMAGE --dns-image COREDNS_IMAGE --load PODPROBE_IMAGE [--load IMAGE]... [--nodes N] [--runsc PATH] [--name podsem] [--kubeconfig PATH] [--handlers DIR]
 //	cluster down [--name podsem] [--kubeconfig PATH]
 //	cluster load [--name podsem] IMAGE...
 package main
@@ -33,6 +33,9 @@ type options struct {
 	load []string
 	// dnsImage is the CoreDNS image, loaded too.
 	dnsImage string
+	// runsc is gVisor's runsc, put on every node that lacks it (up); empty
+	// leaves the nodes as they are.
+	runsc string
 	// nodes is how many nodes the cluster has (up); 0 keeps an existing
 	// cluster's count, and gives a new one a single node.
 	nodes int
@@ -52,6 +55,7 @@ func main() {
 	fs.StringVar(&o.handlers, "handlers", "images/kind-node/files/etc/containerd/conf.d",
 		"directory of the node's containerd runtime-handler drop-ins; each NAME.toml gets a RuntimeClass NAME")
 	fs.StringVar(&o.dnsImage, "dns-image", "", "(up) the local CoreDNS image the cluster runs as its DNS (hack/build-coredns.sh)")
+	fs.StringVar(&o.runsc, "runsc", "", "(up) gVisor's runsc (hack/build-gvisor.sh --path), installed on the nodes for RuntimeClass gvisor; unset: gvisor is offered only if the nodes have it")
 	fs.IntVar(&o.nodes, "nodes", 0, fmt.Sprintf("(up) nodes in the cluster, 1 to %d: a control plane and workers; 0 keeps an existing cluster's count (a new one gets 1)", maxNodes))
 	fs.Func("load", "(up) a local image to load into the nodes; repeatable", func(v string) error {
 		o.load = append(o.load, v)

@@ -49,6 +49,11 @@ func up(ctx context.Context, o options) error {
 	if len(o.load) == 0 {
 		return errors.New("cluster up needs --load with the podprobe image (it checks the cluster with it)")
 	}
+	if o.runsc != "" {
+		if fi, err := os.Stat(o.runsc); err != nil || !fi.Mode().IsRegular() {
+			return fmt.Errorf("--runsc %s: no such file (hack/build-gvisor.sh builds runsc; --path prints where)", o.runsc)
+		}
+	}
 	if _, err := docker(10*time.Second, "image", "inspect", "--format", "{{.Id}}", o.image); err != nil {
 		return fmt.Errorf("node image %s is not built: run `make node-image`", o.image)
 	}
@@ -82,11 +87,25 @@ func up(ctx context.Context, o options) error {
 			if err := confinePods(provider, o.name); err != nil {
 				return err
 			}
+			handlers, installed, err := placeRunsc(provider, o, handlers)
+			if err != nil {
+				return err
+			}
 			if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
 				return err
 			}
 			if err := load(o, append(o.load, o.dnsImage)); err != nil {
 				return err
+			}
+			// A runsc new on the nodes is checked as a new cluster's is.
+			if installed {
+				client, err := clientFor(o.kubeconfig)
+				if err != nil {
+					return err
+				}
+				if err := verifyHandlers(ctx, client, o.load[0], []string{gvisorHandler}); err != nil {
+					return err
+				}
 			}
 			logf("cluster %s is up to date and healthy (checked in %s)", o.name, time.Since(start).Round(time.Millisecond))
 			printUse(o)
@@ -129,6 +148,9 @@ func up(ctx context.Context, o options) error {
 		return err
 	}
 	if err := grantNodeAgents(ctx, client); err != nil {
+		return err
+	}
+	if handlers, _, err = placeRunsc(provider, o, handlers); err != nil {
 		return err
 	}
 	if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
