@@ -87,7 +87,7 @@ func up(ctx context.Context, o options) error {
 			if err := confinePods(provider, o.name); err != nil {
 				return err
 			}
-			handlers, installed, err := placeRunsc(provider, o, handlers)
+			handlers, installed, err := placeRunsc(ctx, provider, o, handlers)
 			if err != nil {
 				return err
 			}
@@ -150,7 +150,7 @@ func up(ctx context.Context, o options) error {
 	if err := grantNodeAgents(ctx, client); err != nil {
 		return err
 	}
-	if handlers, _, err = placeRunsc(provider, o, handlers); err != nil {
+	if handlers, _, err = placeRunsc(ctx, provider, o, handlers); err != nil {
 		return err
 	}
 	if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
