@@ -177,12 +177,14 @@ func criFeatures(n nodes.Node) (handlerFeatures, error) {
 func awaitKubeletFeatures(ctx context.Context, client kubernetes.Interface, members []nodes.Node) error {
 	deadline := time.Now().Add(90 * time.Second)
 	for _, n := range members {
+		// Read once: the CRI answered after the restart, and its features
+		// change only with another.
+		want, err := criFeatures(n)
+		if err != nil {
+			return err
+		}
 		for {
-			want, err := criFeatures(n)
-			var node *corev1.Node
-			if err == nil {
-				node, err = client.CoreV1().Nodes().Get(ctx, n.String(), metav1.GetOptions{})
-			}
+			node, err := client.CoreV1().Nodes().Get(ctx, n.String(), metav1.GetOptions{})
 			if err == nil && statusFeatures(node) == want {
 				break
 			}
