@@ -190,20 +190,21 @@ var _ = ginkgo.Describe("pid: users", spec.Takes(6), func() {
 			"container b sees container a's entrypoint, under the PID a has for itself")
 		pid := strconv.Itoa(self.PID)
 
-		for _, look := range [][]string{{"environ", pid}, {"root-read", pid, usersRecord}} {
-			r := probe.Run(ctx, f, pod, "b", look...)
+		looks := [][]string{{"environ", pid}, {"root-read", pid, usersRecord}}
+		for _, r := range probe.Batch(ctx, f, pod, "b", looks...) {
 			gomega.Expect(r.OK()).To(gomega.BeFalse(), "container b (uid 2000) must not inspect container a's process (uid 1000): %s", r.Describe())
 			gomega.Expect(r.Errno).To(gomega.Equal("EACCES"), "the kernel refuses another user: %s", r.Describe())
 		}
 
 		// Positive control: c, of a's uid and gid, reads both; b was refused for its uid.
+		inC := probe.Batch(ctx, f, pod, "c", looks...)
 		var env probe.Environ
-		r := probe.Run(ctx, f, pod, "c", "environ", pid)
+		r := inC[0]
 		gomega.Expect(r.OK()).To(gomega.BeTrue(), "container c (uid 1000, as a) reads /proc/%s/environ of container a's process: %s", pid, r.Describe())
 		r.Decode(&env)
 		gomega.Expect(env.Environ).To(gomega.ContainElement(usersMarker), "and finds the marker of container a's environment")
 		var rr probe.RootRead
-		r = probe.Run(ctx, f, pod, "c", "root-read", pid, usersRecord)
+		r = inC[1]
 		gomega.Expect(r.OK()).To(gomega.BeTrue(), "container c reads %s through /proc/%s/root, container a's root: %s", usersRecord, pid, r.Describe())
 		r.Decode(&rr)
 		gomega.Expect(rr.Content).To(gomega.HaveValue(gomega.Equal(own.Content)), "and gets the file container a wrote in its own root filesystem")
@@ -235,7 +236,8 @@ var _ = ginkgo.Describe("pid: ephemeral container", spec.Takes(11), func() {
 		view := ps(ctx, f, pod, debugName)
 		gomega.Expect(pid1(view).Cmdline).To(gomega.Equal(entrypoint), "PID 1 seen from the debug container is an entrypoint, its target's: %v", view.Processes)
 		var rr probe.RootRead
-		r := probe.Run(ctx, f, pod, debugName, "root-read", "1", path)
+		inDebug := probe.Batch(ctx, f, pod, debugName, []string{"root-read", "1", path}, []string{"ns"})
+		r := inDebug[0]
 		gomega.Expect(r.OK()).To(gomega.BeTrue(), "the debug container reads %s through /proc/1/root, which is container a's root: %s", path, r.Describe())
 		r.Decode(&rr)
 		gomega.Expect(rr.Content).To(gomega.HaveValue(gomega.Equal(payload)), "and gets what container a wrote there: PID 1 is a's entrypoint")
@@ -243,7 +245,7 @@ var _ = ginkgo.Describe("pid: ephemeral container", spec.Takes(11), func() {
 		// Positive control: b's process is there, for b.
 		gomega.Expect(ps(ctx, f, pod, "b").Matching(record)).To(gomega.HaveLen(1), "container b sees its own process")
 
-		d, a, b := nsOf(ctx, f, pod, debugName), nsOf(ctx, f, pod, "a"), nsOf(ctx, f, pod, "b")
+		d, a, b := nsIn(inDebug[1]), nsOf(ctx, f, pod, "a"), nsOf(ctx, f, pod, "b")
 		gomega.Expect(d.Namespace("pid")).To(gomega.Equal(a.Namespace("pid")), "the debug container is in container a's PID namespace")
 		gomega.Expect(d.Namespace("pid")).NotTo(gomega.Equal(b.Namespace("pid")), "not in container b's")
 	})

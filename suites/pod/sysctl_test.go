@@ -62,34 +62,42 @@ var _ = ginkgo.Describe("sysctl", spec.Takes(11), ginkgo.Ordered, ginkgo.Continu
 	})
 
 	spec.It("IPC-06", func(ctx context.Context) {
-		for _, c := range []string{"a", "b"} {
-			gomega.Expect(sysctlIn(ctx, f, pod, c, shmForcedFile)).To(gomega.Equal("1"), "container %s reads the pod's kernel.shm_rmid_forced", c)
-		}
+		// Container a reads the pod's sysctl and leaves a segment attached by a
+		// background process of its own; b reads both: one IPC namespace.
+		key := strconv.FormatInt(spec.IPCKey(), 10)
+		payload := spec.Token("ipc06-held")
+		inA := probe.Batch(ctx, f, pod, "a", []string{"file", "read", shmForcedFile}, []string{"sysv-shm", "write", key, payload, "--hold", heldFor})
+		gomega.Expect(sysctlOf(inA[0])).To(gomega.Equal("1"), "container a reads the pod's kernel.shm_rmid_forced")
+		var held probe.IPC
+		inA[1].DecodeOK(&held)
 		gomega.Expect(sysctlIn(ctx, f, other, "main", shmForcedFile)).To(gomega.Equal("0"),
 			"another pod keeps kernel.shm_rmid_forced at its default, 0")
 
 		// Positive control: while a process of container a holds the segment
-		// attached, container b reads it; one IPC namespace.
-		key := strconv.FormatInt(spec.IPCKey(), 10)
-		payload := spec.Token("ipc06-held")
-		var held probe.IPC
-		probe.Into(ctx, f, pod, "a", &held, "sysv-shm", "write", key, payload, "--hold", heldFor)
-		gomega.Expect(sysvIn(ctx, f, pod, "b", "read", key).Read).To(gomega.Equal(payload),
+		// attached, container b reads it.
+		inB := probe.Batch(ctx, f, pod, "b", []string{"file", "read", shmForcedFile}, []string{"sysv-shm", "read", key})
+		gomega.Expect(sysctlOf(inB[0])).To(gomega.Equal("1"), "container b reads the pod's kernel.shm_rmid_forced")
+		var read probe.IPC
+		inB[1].DecodeOK(&read)
+		gomega.Expect(read.Read).To(gomega.Equal(payload),
 			"container b reads segment %s while a process of container a holds it attached", key)
-		// The holder exits: the segment, attached by nobody now, is destroyed.
-		var stopped probe.Signal
-		probe.Into(ctx, f, pod, "a", &stopped, "signal", strconv.Itoa(held.HolderPID), "SIGTERM", "--wait", exitWait)
-		r := probe.Run(ctx, f, pod, "b", "sysv-shm", "read", key)
-		gomega.Expect(r.Errno).To(gomega.Equal("ENOENT"),
-			"once container a's process that held segment %s has exited, kernel.shm_rmid_forced=1 has removed it for container b too: %s", key, r.Describe())
 
-		// IPC-02's write, whose segment outlives its writer at the default,
-		// leaves nothing behind here.
-		key = strconv.FormatInt(spec.IPCKey(), 10)
-		sysvIn(ctx, f, pod, "a", "write", key, spec.Token("ipc06-left"))
-		r = probe.Run(ctx, f, pod, "b", "sysv-shm", "read", key)
-		gomega.Expect(r.Errno).To(gomega.Equal("ENOENT"),
-			"the segment container a's sysv-shm write left detached is gone for container b: %s", r.Describe())
+		// The holder exits: the segment, attached by nobody now, is destroyed.
+		// Then a's plain write (IPC-02's), whose segment outlives its writer at
+		// the default, must leave nothing behind here either.
+		left := strconv.FormatInt(spec.IPCKey(), 10)
+		inA = probe.Batch(ctx, f, pod, "a",
+			[]string{"signal", strconv.Itoa(held.HolderPID), "SIGTERM", "--wait", exitWait},
+			[]string{"sysv-shm", "write", left, spec.Token("ipc06-left")})
+		var stopped probe.Signal
+		inA[0].DecodeOK(&stopped)
+		var written probe.IPC
+		inA[1].DecodeOK(&written)
+		inB = probe.Batch(ctx, f, pod, "b", []string{"sysv-shm", "read", key}, []string{"sysv-shm", "read", left})
+		gomega.Expect(inB[0].Errno).To(gomega.Equal("ENOENT"),
+			"once container a's process that held segment %s has exited, kernel.shm_rmid_forced=1 has removed it for container b too: %s", key, inB[0].Describe())
+		gomega.Expect(inB[1].Errno).To(gomega.Equal("ENOENT"),
+			"the segment container a's sysv-shm write left detached is gone for container b: %s", inB[1].Describe())
 	})
 })
 
