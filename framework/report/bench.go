@@ -26,6 +26,11 @@ type BenchRun struct {
 	Wall   float64 `json:"wall"`
 	Status int     `json:"status"`
 	Report string  `json:"report"`
+	// CPU is the CPU time the whole machine spent during the run (every
+	// core's busy time: the cluster, the runtime, the suite), 0 when not
+	// measured. On a CPU-bound machine it is the run's cost, steadier than
+	// its wall.
+	CPU float64 `json:"cpu,omitempty"`
 	// Broken says why the run cannot stand for the suite's time (it failed,
 	// or left no report); "" when it can.
 	Broken string `json:"broken,omitempty"`
@@ -61,14 +66,26 @@ type Bench struct {
 	Cluster string     `json:"cluster,omitempty"`
 	Runs    []BenchRun `json:"runs"`
 	// Wall is over the runs that are not broken (all runs, when every one is).
-	Wall   Spread    `json:"wall"`
-	E2E    *BenchE2E `json:"e2e,omitempty"`
-	Phases []Phase   `json:"phases"`
+	Wall Spread    `json:"wall"`
+	CPU  *Spread   `json:"cpu,omitempty"` // over the counted runs that measured it
+	E2E  *BenchE2E `json:"e2e,omitempty"`
+	// Pace is the machine's speed when the runs began and when they ended:
+	// seconds a fixed one-core workload took (lower is faster). This machine's
+	// speed varies by a fifth within an hour; figures compare at a like pace.
+	Pace   *Pace   `json:"pace,omitempty"`
+	Phases []Phase `json:"phases"`
 	// SpecTime is the median over the runs of the sum of the specs' times.
 	SpecTime float64     `json:"spec_time"`
 	Slowest  []SlowSpec  `json:"slowest"`
 	Problems []string    `json:"problems,omitempty"`
 	counted  []*BenchRun // the runs the figures come from
+}
+
+// Pace is the seconds make bench's fixed workload took before and after the runs.
+type Pace struct {
+	Workload string  `json:"workload"`
+	Before   float64 `json:"before"`
+	After    float64 `json:"after"`
 }
 
 // Spread is a median, min and max in seconds, over N values.
@@ -98,7 +115,8 @@ type SlowSpec struct {
 }
 
 // ReadBenchRuns reads make bench's runs file: one run a line, tab-separated
-// name, wall seconds, exit status and report path.
+// name, wall seconds, exit status and report path, and optionally the
+// machine's CPU seconds during the run.
 func ReadBenchRuns(path string) ([]BenchRun, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -113,15 +131,23 @@ func ReadBenchRuns(path string) ([]BenchRun, error) {
 			continue
 		}
 		fields := strings.Split(line, "\t")
-		if len(fields) != 4 {
-			return nil, fmt.Errorf("%s:%d: want name, wall, status and report, tab-separated: %q", path, n, line)
+		if len(fields) != 4 && len(fields) != 5 {
+			return nil, fmt.Errorf("%s:%d: want name, wall, status, report and optionally CPU seconds, tab-separated: %q", path, n, line)
 		}
 		wall, err1 := strconv.ParseFloat(fields[1], 64)
 		status, err2 := strconv.Atoi(fields[2])
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("%s:%d: wall %q and status %q must be numbers", path, n, fields[1], fields[2])
 		}
-		runs = append(runs, BenchRun{Name: fields[0], Wall: wall, Status: status, Report: fields[3]})
+		run := BenchRun{Name: fields[0], Wall: wall, Status: status, Report: fields[3]}
+		if len(fields) == 5 {
+			cpu, err := strconv.ParseFloat(fields[4], 64)
+			if err != nil || cpu < 0 {
+				return nil, fmt.Errorf("%s:%d: CPU seconds %q must be a number, 0 or more", path, n, fields[4])
+			}
+			run.CPU = cpu
+		}
+		runs = append(runs, run)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -168,12 +194,19 @@ func BuildBench(runs []BenchRun, e2e *BenchE2E, now time.Time) *Bench {
 	if e2e != nil && e2e.Status != 0 {
 		b.Problems = append(b.Problems, fmt.Sprintf("the warm make e2e is broken: exit status %d", e2e.Status))
 	}
-	var walls, specTimes []float64
+	var walls, specTimes, cpus []float64
 	for _, r := range b.counted {
 		walls = append(walls, r.Wall)
 		specTimes = append(specTimes, r.SpecTime)
+		if r.CPU > 0 {
+			cpus = append(cpus, r.CPU)
+		}
 	}
 	b.Wall = spread(walls)
+	if len(cpus) > 0 {
+		c := spread(cpus)
+		b.CPU = &c
+	}
 	b.SpecTime = spread(specTimes).Median
 
 	// Phases summed over the specs of each run, then the median of the runs.
@@ -361,7 +394,13 @@ func (b *Bench) Markdown() string {
 	p("## The suite, %d run(s)\n\n", len(b.Runs))
 	p("Wall (hack/e2e.sh: preflight, the parallel suite, the gate): median **%.1f s**, min %.1f s, max %.1f s, over %d run(s). Spec time (the sum of the specs' times): median %.1f s.\n\n",
 		b.Wall.Median, b.Wall.Min, b.Wall.Max, b.Wall.N, b.SpecTime)
-	p("| run | wall | ginkgo | status | specs | spec time | first spec to last end | per process (busy) |\n|---|---|---|---|---|---|---|---|\n")
+	if b.CPU != nil {
+		p("The machine's CPU time during a run (every core busy: the cluster, the runtime, the suite): median **%.1f s**, min %.1f s, max %.1f s, over %d run(s).\n\n", b.CPU.Median, b.CPU.Min, b.CPU.Max, b.CPU.N)
+	}
+	if b.Pace != nil {
+		p("The machine's pace: %s took %.2f s before the runs and %.2f s after them (lower is faster; compare figures taken at a like pace).\n\n", b.Pace.Workload, b.Pace.Before, b.Pace.After)
+	}
+	p("| run | wall | CPU | ginkgo | status | specs | spec time | first spec to last end | per process (busy) |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range b.Runs {
 		status := "ok"
 		if r.Broken != "" {
@@ -371,7 +410,11 @@ func (b *Bench) Markdown() string {
 		for _, n := range slices.Sorted(maps.Keys(r.Processes)) {
 			procs = append(procs, fmt.Sprintf("%d: %.0fs", n, r.Processes[n]))
 		}
-		p("| %s | %.1f s | %.1f s | %s | %d | %.1f s | %.1f s | %s |\n", r.Name, r.Wall, r.Ginkgo, status, r.Specs, r.SpecTime, r.SpecSpan, strings.Join(procs, ", "))
+		cpu := "–"
+		if r.CPU > 0 {
+			cpu = fmt.Sprintf("%.1f s", r.CPU)
+		}
+		p("| %s | %.1f s | %s | %.1f s | %s | %d | %.1f s | %.1f s | %s |\n", r.Name, r.Wall, cpu, r.Ginkgo, status, r.Specs, r.SpecTime, r.SpecSpan, strings.Join(procs, ", "))
 	}
 	p("\n## make e2e, warm\n\n")
 	if b.E2E == nil {

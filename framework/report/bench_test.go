@@ -110,3 +110,38 @@ func TestReadBenchRunsRejectsBadLines(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// The machine's CPU seconds per run are a fifth column, optional; their
+// median covers the counted runs that measured them.
+func TestBenchCPUColumn(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "runs.tsv")
+	lines := fmt.Sprintf("01\t40\t0\t%s\t70.5\n02\t30\t0\t%s\t60\n03\t50\t0\t%s\n",
+		benchReport(t, dir, "01", 2, 10, types.SpecStatePassed),
+		benchReport(t, dir, "02", 2, 10, types.SpecStatePassed),
+		benchReport(t, dir, "03", 2, 10, types.SpecStatePassed))
+	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := ReadBenchRuns(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := BuildBench(runs, nil, time.Now())
+	if b.CPU == nil || *b.CPU != (Spread{N: 2, Median: 65.25, Min: 60, Max: 70.5}) {
+		t.Errorf("CPU %+v, want runs 01 and 02's", b.CPU)
+	}
+	b.Pace = &Pace{Workload: "sha256sum of 512 MiB", Before: 1.5, After: 1.75}
+	md := b.Markdown()
+	for _, want := range []string{"CPU time during a run", "median **65.2 s**", "| 01 | 40.0 s | 70.5 s |", "| 03 | 50.0 s | – |", "took 1.50 s before the runs and 1.75 s after"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("bench.md lacks %q:\n%s", want, md)
+		}
+	}
+	if err := os.WriteFile(path, []byte("01\t40\t0\tr.json\tlots\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadBenchRuns(path); err == nil || !strings.Contains(err.Error(), "CPU seconds") {
+		t.Errorf("a CPU column that is no number: err %v", err)
+	}
+}

@@ -5,7 +5,7 @@
 //	report render    --run NAME=report.json ... [--profile [NAME=]P ...] [--claim IDS] [--partial] --out DIR
 //	report stability --report [NAME=]report.json ... [--profile P] [--claim IDS] [--partial] --out DIR
 //	report failed    --report report.json
-//	report bench     --runs RUNS.tsv [--e2e-wall S --e2e-status N] --out DIR
+//	report bench     --runs RUNS.tsv [--e2e-wall S --e2e-status N] [--pace-workload W --pace-before S --pace-after S] --out DIR
 //
 // gate prints one line per failure and exits 0 only when every failure is a
 // known divergence its run's profile covers, every Required spec ran and
@@ -72,9 +72,10 @@ func usage(w io.Writer) {
                    every repeat's gate passed and no ID is flaky
   report failed    --report report.json
                    the IDs of the failed specs
-  report bench     --runs RUNS.tsv [--e2e-wall S --e2e-status N] --out DIR
+  report bench     --runs RUNS.tsv [--e2e-wall S --e2e-status N] [--pace-workload W --pace-before S --pace-after S] --out DIR
                    make bench's timed runs (a line each: name, wall seconds, exit status, report,
-                   tab-separated): DIR/bench.md and DIR/bench.json; exit 1 only when a run was broken
+                   optionally the machine's CPU seconds, tab-separated) and the machine's pace:
+                   DIR/bench.md and DIR/bench.json; exit 1 only when a run was broken
 
   --profile NAME=P attaches profile P (`+strings.Join(profiles.Names(), ", ")+`, or a YAML file) to the run
   NAME only; a bare --profile P needs a single run (stability: every repeat). --claim takes Optional
@@ -324,6 +325,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	e2eWall := fs.Float64("e2e-wall", -1, "seconds the warm make e2e took (absent: not run)")
 	e2eStatus := fs.Int("e2e-status", 0, "the warm make e2e's exit status")
 	out := fs.String("out", "", "directory for bench.md and bench.json")
+	paceWork := fs.String("pace-workload", "", "the fixed one-core workload --pace-before and --pace-after timed")
+	paceBefore := fs.Float64("pace-before", 0, "seconds the workload took before the runs")
+	paceAfter := fs.Float64("pace-after", 0, "seconds the workload took after them")
 	if !parse(fs, args, stderr) {
 		return 2
 	}
@@ -341,11 +345,24 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		e2e = &report.BenchE2E{Wall: *e2eWall, Status: *e2eStatus}
 	}
 	b := report.BuildBench(runs, e2e, time.Now())
+	if *paceWork != "" {
+		if *paceBefore <= 0 || *paceAfter <= 0 {
+			fmt.Fprintln(stderr, "[podsem] error: report bench: --pace-workload wants --pace-before and --pace-after, in seconds above 0")
+			return 2
+		}
+		b.Pace = &report.Pace{Workload: *paceWork, Before: *paceBefore, After: *paceAfter}
+	}
 	if err := report.WriteBench(*out, b); err != nil {
 		fmt.Fprintf(stderr, "[podsem] error: report bench: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "bench: suite wall median %.1fs (min %.1fs, max %.1fs, %d runs), spec time %.1fs", b.Wall.Median, b.Wall.Min, b.Wall.Max, b.Wall.N, b.SpecTime)
+	if b.CPU != nil {
+		fmt.Fprintf(stdout, ", machine CPU %.1fs a run", b.CPU.Median)
+	}
+	if b.Pace != nil {
+		fmt.Fprintf(stdout, " (pace %.2fs, then %.2fs)", b.Pace.Before, b.Pace.After)
+	}
 	if e2e != nil {
 		fmt.Fprintf(stdout, "; make e2e %.0fs", e2e.Wall)
 	}
