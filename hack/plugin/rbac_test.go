@@ -49,7 +49,7 @@ func TestRBACChecksCatchBreakage(t *testing.T) {
 		want      string
 		mustMatch string // the edit must find this in the shipped file
 	}{
-		{"wildcard verb", replace("  verbs: [create, get, delete]", `  verbs: [create, get, delete, "*"]`), `uses the wildcard "*"`, "  verbs: [create, get, delete]"},
+		{"wildcard verb", replace("  verbs: [create, get, delete, deletecollection]", `  verbs: [create, get, delete, deletecollection, "*"]`), `uses the wildcard "*"`, "  verbs: [create, get, delete, deletecollection]"},
 		{"wildcard resource", replace("  resources: [events]", `  resources: ["*"]`), `uses the wildcard "*"`, "  resources: [events]"},
 		{"wildcard group", replace("- apiGroups: [node.k8s.io]", `- apiGroups: ["*"]`), `uses the wildcard "*"`, "- apiGroups: [node.k8s.io]"},
 		{"secrets", replace("  resources: [events]", "  resources: [events, secrets]"), "touches secrets", "  resources: [events]"},
