@@ -34,8 +34,9 @@ const (
 
 // placeRunsc installs the runsc at o.runsc, when set, and returns the handlers
 // the cluster offers and whether any node got runsc now; then only once every
-// kubelet knows the handler's features as its restarted containerd reports them.
-func placeRunsc(ctx context.Context, provider *cluster.Provider, o options, handlers []string) ([]string, bool, error) {
+// kubelet knows the handler's features as its restarted containerd reports them
+// (read through client).
+func placeRunsc(ctx context.Context, provider *cluster.Provider, client kubernetes.Interface, o options, handlers []string) ([]string, bool, error) {
 	members, err := provider.ListNodes(o.name)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing the nodes of cluster %s: %w", o.name, err)
@@ -47,10 +48,6 @@ func placeRunsc(ctx context.Context, provider *cluster.Provider, o options, hand
 		}
 	}
 	if installed {
-		client, err := clientFor(o.kubeconfig)
-		if err != nil {
-			return nil, false, err
-		}
 		if err := awaitKubeletFeatures(ctx, client, members); err != nil {
 			return nil, false, err
 		}

@@ -87,7 +87,12 @@ func up(ctx context.Context, o options) error {
 			if err := confinePods(provider, o.name); err != nil {
 				return err
 			}
-			handlers, installed, err := placeRunsc(ctx, provider, o, handlers)
+			// Built locally; it asks the API server only once a runsc is installed.
+			client, err := clientFor(o.kubeconfig)
+			if err != nil {
+				return err
+			}
+			handlers, installed, err := placeRunsc(ctx, provider, client, o, handlers)
 			if err != nil {
 				return err
 			}
@@ -99,10 +104,6 @@ func up(ctx context.Context, o options) error {
 			}
 			// A runsc new on the nodes is checked as a new cluster's is.
 			if installed {
-				client, err := clientFor(o.kubeconfig)
-				if err != nil {
-					return err
-				}
 				if err := verifyHandlers(ctx, client, o.load[0], []string{gvisorHandler}); err != nil {
 					return err
 				}
@@ -150,7 +151,7 @@ func up(ctx context.Context, o options) error {
 	if err := grantNodeAgents(ctx, client); err != nil {
 		return err
 	}
-	if handlers, _, err = placeRunsc(ctx, provider, o, handlers); err != nil {
+	if handlers, _, err = placeRunsc(ctx, provider, client, o, handlers); err != nil {
 		return err
 	}
 	if err := ensureRuntimeClasses(ctx, o.kubeconfig, handlers); err != nil {
