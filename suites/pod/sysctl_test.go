@@ -137,14 +137,6 @@ func sysctlOf(r probe.Result) string {
 	return strings.Join(strings.Fields(file.Content), " ")
 }
 
-// sysvIn runs a sysv-shm mode in container and expects success.
-func sysvIn(ctx context.Context, f *e2eframework.Framework, pod *v1.Pod, container string, args ...string) probe.IPC {
-	ginkgo.GinkgoHelper()
-	var out probe.IPC
-	probe.Into(ctx, f, pod, container, &out, append([]string{"sysv-shm"}, args...)...)
-	return out
-}
-
 // localPort is the client's own port of a dial.
 func localPort(d probe.Dial) int {
 	ginkgo.GinkgoHelper()
